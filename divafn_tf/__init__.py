@@ -1,0 +1,1 @@
+"""DIVAFN: Deep Image-to-Video Adaptation and Fusion Networks (TF/Keras)."""

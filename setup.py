@@ -1,0 +1,35 @@
+"""Packaging for divafn_tf: the DIVAFN library and its TFDS builders."""
+from setuptools import find_packages, setup
+
+# One set of versions that installs together on Python 3.11 (see README,
+# "Dependencies"). tensorboard and importlib_resources are listed because
+# TF 2.21 and TFDS 4.9.10 no longer pull them in on Python 3.11.
+INSTALL_REQUIRES = [
+    "tensorflow==2.21.0",
+    "keras==3.15.1",
+    "tensorflow-datasets==4.9.10",
+    "importlib_resources==7.1.0",
+    "tensorboard==2.21.0",
+    "numpy==2.4.6",
+    "scipy==1.17.1",
+    "scikit-learn==1.9.1",
+    "gensim==4.4.0",
+    "absl-py==2.5.1",
+    "opencv-python-headless==5.0.0.93",
+]
+
+setup(
+    name="divafn_tf",
+    version="0.1.0",
+    description=(
+        "Deep Image-to-Video Adaptation and Fusion Networks (DIVAFN) "
+        "in TensorFlow/Keras"
+    ),
+    python_requires=">=3.11,<3.12",
+    packages=find_packages(include=["divafn_tf", "divafn_tf.*",
+                                    "tfds_builders", "tfds_builders.*"]),
+    package_data={"tfds_builders.divafn": ["*.txt", "dummy_data/**/*"]},
+    include_package_data=True,
+    install_requires=INSTALL_REQUIRES,
+    extras_require={"test": ["pytest==9.2.0"]},
+)

@@ -1,0 +1,1 @@
+"""TensorFlow Datasets builders of divafn_tf."""
