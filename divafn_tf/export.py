@@ -1,0 +1,92 @@
+"""The SavedModel that serves video predictions (DESIGN.md §5, eq. 25).
+
+Signature ``serving_default``:
+
+* inputs  ``keyframes``     uint8 [N, H, W, 3] (one keyframe per video) or
+                            [N, K, H, W, 3] (K keyframes, h is their mean);
+                            any H, W: frames are resized to the training size.
+          ``video_feature`` float32 [N, dv]
+* outputs ``fused_feature`` float32 [N, 3k]  b of eq. (25)
+          ``scores``        float32 [N, C]   the linear SVM's decision values
+          ``class_id``      int64   [N]
+          ``class_name``    string  [N]
+
+Only the keyframe and video networks are exported (the image network is
+needed for training only). W and the SVM are constants inside the graph: the
+SavedModel is self-contained, nothing is unpickled.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from divafn_tf import classifier
+from divafn_tf.model import Divafn
+
+SIGNATURE = "serving_default"
+
+
+class VideoRecognizer(tf.Module):
+    """Keyframe net + video net + W_H, W_G, W_E + SVM, one tf.function."""
+
+    def __init__(self, model: Divafn, svm_pipeline, class_names: list[str],
+                 image_size: int, video_feature_dim: int):
+        super().__init__(name="divafn_video_recognizer")
+        self.keyframe_net = model.keyframe_net
+        self.video_net = model.video_net
+        self.w_h = tf.constant(model.w_h.numpy())
+        self.w_g = tf.constant(model.w_g.numpy())
+        self.w_e = tf.constant(model.w_e.numpy())
+        self.scorer = classifier.LinearSVMScorer(svm_pipeline,
+                                                 len(class_names))
+        self.class_names = tf.constant(np.asarray(class_names, dtype=object))
+        self.image_size = image_size
+        self.serve = tf.function(self._serve, input_signature=[
+            tf.TensorSpec(shape=None, dtype=tf.uint8, name="keyframes"),
+            tf.TensorSpec(shape=[None, video_feature_dim], dtype=tf.float32,
+                          name="video_feature"),
+        ])
+
+    def _serve(self, keyframes, video_feature):
+        tf.debugging.assert_rank_in(
+            keyframes, [4, 5],
+            message="keyframes must be uint8 [N, H, W, 3] or [N, K, H, W, 3]")
+        keyframes = tf.cond(tf.rank(keyframes) == 4,
+                            lambda: tf.expand_dims(keyframes, 1),
+                            lambda: keyframes)
+        shape = tf.shape(keyframes)
+        tf.debugging.assert_equal(
+            shape[-1], 3, message="keyframes must have 3 (RGB) channels")
+        tf.debugging.assert_equal(
+            shape[0], tf.shape(video_feature)[0],
+            message="keyframes and video_feature must have the same N")
+        frames = tf.reshape(keyframes, tf.concat([[-1], shape[2:]], 0))
+        frames = tf.image.resize(frames, (self.image_size, self.image_size),
+                                 antialias=True)
+        frames = tf.cast(tf.clip_by_value(tf.round(frames), 0, 255), tf.uint8)
+        h = self.keyframe_net(frames, training=False)
+        h = tf.reduce_mean(tf.reshape(h, [shape[0], shape[1], -1]), axis=1)
+        g = self.video_net(video_feature, training=False)
+        fused = classifier.fused_features_tf(self.w_h, self.w_g, self.w_e, h, g)
+        scores, class_id = self.scorer(fused)
+        return {"fused_feature": fused, "scores": scores,
+                "class_id": class_id,
+                "class_name": tf.gather(self.class_names, class_id)}
+
+
+def export_saved_model(model: Divafn, svm_pipeline, class_names: list[str],
+                       image_size: int, video_feature_dim: int,
+                       export_dir: str) -> str:
+    """Writes the SavedModel to ``export_dir`` (atomically: temp dir, rename)."""
+    module = VideoRecognizer(model, svm_pipeline, class_names, image_size,
+                             video_feature_dim)
+    tmp_dir = export_dir.rstrip("/") + ".tmp"
+    if tf.io.gfile.exists(tmp_dir):
+        tf.io.gfile.rmtree(tmp_dir)
+    tf.saved_model.save(module, tmp_dir, signatures={SIGNATURE: module.serve})
+    if tf.io.gfile.exists(export_dir):
+        tf.io.gfile.rmtree(export_dir)
+    tf.io.gfile.rename(tmp_dir, export_dir)
+    return os.fspath(export_dir)

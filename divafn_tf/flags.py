@@ -1,0 +1,84 @@
+"""Every flag of ``python -m divafn_tf.main``, defined once.
+
+The paper's symbols keep their names: --a, --b, --c (eq. 14 likelihood
+weights), --beta, --lam (decoder/encoder weights), --d (embedding size).
+Defaults are the paper's best settings (§IV.B) unless a flag says otherwise.
+"""
+from absl import flags
+
+# Data
+flags.DEFINE_string("dataset", "divafn/synthetic",
+                    "TFDS name/config of the triplet pool, e.g. divafn/synthetic, "
+                    "divafn/a2u. Built on first use (the synthetic configs need "
+                    "no download).")
+flags.DEFINE_string("data_dir", None,
+                    "TFDS data directory (default: TFDS's, ~/tensorflow_datasets).")
+flags.DEFINE_float("train_ratio", 0.1,
+                   "Share r of each class's triplets used for training; the "
+                   "rest are the test videos (paper: 0.1 ... 0.5).", lower_bound=0.0,
+                   upper_bound=1.0)
+flags.DEFINE_integer("image_size", 224,
+                     "Side of the square input of the image and keyframe "
+                     "networks (paper: 224; at least 63 for CNN-F).")
+flags.DEFINE_boolean("cache", True,
+                     "Cache the decoded training triplets in memory (turn off "
+                     "for training sets that do not fit in RAM).")
+
+# Networks
+flags.DEFINE_integer("d", 4096, "Dimension d of the shared space (fc8 outputs).",
+                     lower_bound=1)
+flags.DEFINE_float("cnn_width", 1.0,
+                   "Multiplier of CNN-F's convolution channels (1 = paper).",
+                   lower_bound=0.0)
+flags.DEFINE_integer("fc_units", 4096, "Width of CNN-F's fc6 and fc7 (paper: 4096).",
+                     lower_bound=1)
+flags.DEFINE_integer("video_hidden", 8192,
+                     "Hidden units of the video network (paper: 8192).", lower_bound=1)
+flags.DEFINE_float("dropout", 0.5, "Dropout rate after fc6 and fc7.",
+                   lower_bound=0.0, upper_bound=1.0)
+
+# Objective, eq. (14)
+flags.DEFINE_float("a", 0.1, "Weight a of the image-video likelihood NLL(Θ1, M1).")
+flags.DEFINE_float("b", 0.1, "Weight b of the image-keyframe likelihood NLL(Θ2, M2).")
+flags.DEFINE_float("c", 1.0, "Weight c of the keyframe-video likelihood NLL(Θ3, M3).")
+flags.DEFINE_float("beta", 0.1, "Weight β of the autoencoders' decoder terms.")
+flags.DEFINE_float("lam", 0.01, "Weight λ of the autoencoders' encoder terms.")
+
+# Optimisation
+flags.DEFINE_enum("optimizer", "sgd", ["sgd", "momentum", "adam"],
+                  "Optimizer of the three networks (paper: plain SGD).")
+flags.DEFINE_float("learning_rate", 1e-4, "Learning rate (paper: 1e-4).")
+flags.DEFINE_integer("batch_size", 64, "Global mini-batch size (paper: 64).",
+                     lower_bound=1)
+flags.DEFINE_integer("epochs", 100,
+                     "Passes over the training triplets (the paper's 100 "
+                     "iterations).", lower_bound=1)
+flags.DEFINE_enum("w_solver", "min_norm", ["min_norm", "bartels_stewart"],
+                  "Sylvester solver for W (eqs. 18-24): min_norm (eigen/SVD, "
+                  "minimum-norm on singular problems) or bartels_stewart "
+                  "(scipy.linalg.solve_sylvester, the paper's).")
+flags.DEFINE_integer("w_update_every", 1, "Solve W every this many epochs.",
+                     lower_bound=1)
+
+# Evaluation and outputs
+flags.DEFINE_float("svm_c", 1.0, "Regularisation C of the linear SVMs.")
+flags.DEFINE_integer("eval_every", 0,
+                     "Test accuracy every this many epochs into TensorBoard "
+                     "(0 = only at the end).", lower_bound=0)
+flags.DEFINE_integer("histogram_every", 1,
+                     "Histograms of the banks every this many epochs (0 = never).",
+                     lower_bound=0)
+flags.DEFINE_string("model_dir", "runs/divafn",
+                    "Output directory: TensorBoard logs (logs/), results.json, "
+                    "the SavedModel (export/).")
+flags.DEFINE_boolean("export", True, "Write the SavedModel to <model_dir>/export.")
+
+# Runtime
+flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],
+                  "tf.distribute strategy: default (one device), mirrored (all "
+                  "local GPUs, or --num_cpu_devices logical CPUs), multi_worker "
+                  "(MultiWorkerMirroredStrategy, cluster from TF_CONFIG).")
+flags.DEFINE_integer("num_cpu_devices", 1,
+                     "Split the CPU into this many logical devices (to run "
+                     "--strategy=mirrored on a CPU-only machine).", lower_bound=1)
+flags.DEFINE_integer("seed", 0, "Seed of weights, data order and the split.")

@@ -1,0 +1,199 @@
+"""The DIVAFN Keras model: memory banks, the objective J and its train_step.
+
+Alternating optimisation (paper §III.D, DESIGN.md §4):
+
+* θx, θy, θz: one SGD step each per mini-batch (this ``train_step``). A
+  batch's outputs f, h, g are compared with the *whole* training set of the
+  other modalities, held in the memory banks F, H, G ([n, d], one row per
+  training triplet). The three networks have disjoint parameters, so one
+  gradient of the surrogate below gives each network exactly its partial
+  derivative of J with the other variables fixed at the bank snapshot (eqs.
+  15-17); the batch rows are then written back into the banks.
+* W_F, W_H, W_G, W_E: closed form from the banks (eqs. 18-24), done by
+  ``callbacks.AutoencoderWeightsUpdate`` between epochs.
+
+What is differentiated, per batch of B rows (with n training triplets)::
+
+    L = 1/B Σ_i [ a (NLL(f_i, G) + NLL(F, g_i)) + b (NLL(f_i, H) + NLL(F, h_i))
+                + c (NLL(h_i, G) + NLL(H, g_i))
+                + AE_F(f_i) + AE_H(h_i) + AE_G(g_i) + AE_E([h_i; g_i]) ]
+
+where NLL(f_i, G) is row i of the [B, n] block against the bank. ∂L/∂f_i is
+exactly eq. (15)/B (sign corrected), and likewise for h_i (16) and g_i (17).
+Per-sample loss means make the learning rate independent of the batch size.
+
+Reported metrics are per-sample estimates of the terms of J/n (eq. 14): each
+NLL is the mean of its two one-sided blocks, and ``J`` = a·nll_image_video +
+b·nll_image_keyframe + c·nll_keyframe_video + the four autoencoder terms.
+
+A video with K keyframes gets h = mean_k h(y_k) (DESIGN.md §5), in training and
+at inference alike.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from divafn_tf import objective
+
+
+@dataclasses.dataclass(frozen=True)
+class ObjectiveWeights:
+    """The paper's weighting coefficients of eq. (14)."""
+
+    a: float = 0.1
+    b: float = 0.1
+    c: float = 1.0
+    beta: float = 0.1
+    lam: float = 0.01
+
+
+METRIC_NAMES = ("J", "nll_image_video", "nll_image_keyframe",
+                "nll_keyframe_video", "ae_f", "ae_h", "ae_g", "ae_e")
+
+
+class Divafn(keras.Model):
+    """DIVAFN (paper §III): three networks, banks F/H/G, autoencoder weights W."""
+
+    def __init__(self, image_net: keras.Model, keyframe_net: keras.Model,
+                 video_net: keras.Model, class_vectors: np.ndarray,
+                 train_labels: np.ndarray, weights: ObjectiveWeights,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.image_net = image_net
+        self.keyframe_net = keyframe_net
+        self.video_net = video_net
+        self.objective_weights = weights
+        self.class_vectors = np.asarray(class_vectors, np.float32)
+        self.train_labels = np.asarray(train_labels, np.int32)
+        num_train = len(self.train_labels)
+        dim = int(video_net.outputs[0].shape[-1])
+        k = self.class_vectors.shape[1]
+        self.embedding_dim = dim
+        self.semantic_dim = k
+
+        def state(name, shape, dtype="float32"):
+            # "only_first_replica": every replica holds the same bank and
+            # writes the same gathered rows (see _write_banks).
+            return self.add_weight(
+                name=name, shape=shape, dtype=dtype, trainable=False,
+                initializer="zeros", aggregation="only_first_replica")
+
+        self.bank_f = state("bank_f", (num_train, dim))
+        self.bank_h = state("bank_h", (num_train, dim))
+        self.bank_g = state("bank_g", (num_train, dim))
+        self.w_f = state("w_f", (k, dim))
+        self.w_h = state("w_h", (k, dim))
+        self.w_g = state("w_g", (k, dim))
+        self.w_e = state("w_e", (k, 2 * dim))
+        self.trackers = {name: keras.metrics.Mean(name=name)
+                         for name in METRIC_NAMES}
+
+    # ----- forward passes ------------------------------------------------
+    def keyframe_embedding(self, keyframes: tf.Tensor,
+                           training: bool = False) -> tf.Tensor:
+        """h for videos: keyframes [B, K, S, S, 3] → mean over K of h(y) [B, d]."""
+        shape = tf.shape(keyframes)
+        flat = tf.reshape(keyframes, tf.concat([[-1], shape[2:]], axis=0))
+        h = self.keyframe_net(flat, training=training)
+        return tf.reduce_mean(tf.reshape(h, [shape[0], shape[1], -1]), axis=1)
+
+    def call(self, inputs, training=False):
+        """{"keyframes", "video_feature"[, "image"]} → {"h", "g"[, "f"]}."""
+        outputs = {
+            "h": self.keyframe_embedding(inputs["keyframes"], training),
+            "g": self.video_net(inputs["video_feature"], training=training),
+        }
+        if "image" in inputs:
+            outputs["f"] = self.image_net(inputs["image"], training=training)
+        return outputs
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    # ----- training --------------------------------------------------------
+    def _semantics_of(self, labels: tf.Tensor) -> tf.Tensor:
+        return tf.gather(tf.constant(self.class_vectors), labels)
+
+    def train_step(self, data):
+        labels = tf.cast(data["label"], tf.int32)
+        index = tf.cast(data["index"], tf.int32)
+        bank_labels = tf.constant(self.train_labels)
+        s = self._semantics_of(labels)
+        wts = self.objective_weights
+        bank_f = tf.convert_to_tensor(self.bank_f)
+        bank_h = tf.convert_to_tensor(self.bank_h)
+        bank_g = tf.convert_to_tensor(self.bank_g)
+        global_batch = _global_count(tf.shape(labels)[0])
+
+        with tf.GradientTape() as tape:
+            out = self(data, training=True)
+            f, h, g = out["f"], out["h"], out["g"]
+            nll = lambda x, bank: objective.pairwise_nll(  # noqa: E731
+                x, bank, labels, bank_labels)
+            # Each similarity matrix seen from both of its modalities.
+            nll1 = nll(f, bank_g) + nll(g, bank_f)
+            nll2 = nll(f, bank_h) + nll(h, bank_f)
+            nll3 = nll(h, bank_g) + nll(g, bank_h)
+            ae = lambda x, w: objective.autoencoder_loss(  # noqa: E731
+                x, s, w, wts.beta, wts.lam)
+            ae_f, ae_h, ae_g = ae(f, self.w_f), ae(h, self.w_h), ae(g, self.w_g)
+            ae_e = ae(tf.concat([h, g], axis=1), self.w_e)
+            per_row = (wts.a * nll1 + wts.b * nll2 + wts.c * nll3
+                       + ae_f + ae_h + ae_g + ae_e)
+            # Sum over this replica's rows / global batch: the optimizer sums
+            # gradients over replicas, giving the global mean.
+            loss = tf.reduce_sum(per_row) / global_batch
+
+        variables = self.trainable_variables
+        gradients = tape.gradient(loss, variables)
+        self.optimizer.apply(gradients, variables)
+        self._write_banks(index, f, h, g)
+
+        values = {
+            "nll_image_video": nll1 / 2, "nll_image_keyframe": nll2 / 2,
+            "nll_keyframe_video": nll3 / 2, "ae_f": ae_f, "ae_h": ae_h,
+            "ae_g": ae_g, "ae_e": ae_e,
+        }
+        values["J"] = (wts.a * values["nll_image_video"]
+                       + wts.b * values["nll_image_keyframe"]
+                       + wts.c * values["nll_keyframe_video"]
+                       + ae_f + ae_h + ae_g + ae_e)
+        for name, value in values.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def _write_banks(self, index: tf.Tensor, f: tf.Tensor, h: tf.Tensor,
+                     g: tf.Tensor) -> None:
+        """Write the batch rows into F, H, G.
+
+        Under MirroredStrategy each replica sees only its slice of the global
+        batch: gather indices and rows from all replicas first, so that every
+        replica writes the same global batch into its copy (STACK_NOTES.md).
+        """
+        ctx = tf.distribute.get_replica_context()
+        if ctx is not None and ctx.num_replicas_in_sync > 1:
+            index, f, h, g = (ctx.all_gather(t, axis=0) for t in (index, f, h, g))
+        rows = index[:, None]
+        for bank, value in ((self.bank_f, f), (self.bank_h, h),
+                            (self.bank_g, g)):
+            bank.assign(tf.tensor_scatter_nd_update(bank, rows, value))
+
+    def set_banks(self, f: np.ndarray, h: np.ndarray, g: np.ndarray) -> None:
+        """Replace the banks (e.g. with a full forward pass before training)."""
+        for bank, value in ((self.bank_f, f), (self.bank_h, h),
+                            (self.bank_g, g)):
+            bank.assign(np.asarray(value, np.float32))
+
+
+def _global_count(local_count: tf.Tensor) -> tf.Tensor:
+    """Number of rows in the global batch, as float32 (sums over replicas)."""
+    count = tf.cast(local_count, tf.float32)
+    ctx = tf.distribute.get_replica_context()
+    if ctx is not None and ctx.num_replicas_in_sync > 1:
+        count = ctx.all_reduce(tf.distribute.ReduceOp.SUM, count)
+    return count

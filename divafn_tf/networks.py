@@ -1,0 +1,141 @@
+"""The three DIVAFN networks: CNN-F for images and keyframes, an MLP for videos.
+
+DESIGN.md §3 and the paper's Figs. 1-3:
+
+* image network f(x; θx) and keyframe network h(y; θy): CNN-F (Chatfield et
+  al., 2014), i.e. MatConvNet's ``imagenet-vgg-f``::
+
+      conv1 64×11×11 stride 4 → ReLU → LRN → max-pool 3×3/2 (padded bottom/right)
+      conv2 256×5×5 pad 2     → ReLU → LRN → max-pool 3×3/2
+      conv3, conv4, conv5 256×3×3 pad 1, ReLU      → max-pool 3×3/2
+      fc6 4096 ReLU dropout → fc7 4096 ReLU dropout → fc8 d (identity)
+
+  LRN is AlexNet's (depth radius 2, bias 2, α = 1e-4, β = 0.75). fc6 is a
+  dense layer on the flattened pool5 map (at 224×224 that map is 6×6, so this
+  equals MatConvNet's 6×6 convolution). The smallest input that fits is 63×63.
+  ``width`` scales the convolution channels and ``fc_units`` the fc6/fc7 width,
+  so the embedded demo runs on a laptop CPU; the defaults are the paper's.
+* video network g(z; θz): fc 8192 ReLU → fc d (identity) on the video feature.
+
+The image networks take uint8 RGB pixels and subtract a mean image inside the
+model (MatConvNet style, pixels kept in 0..255), so a SavedModel serves raw
+frames.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+# ImageNet RGB channel means in 0..255 (MatConvNet's imagenet-vgg-f normalisation).
+IMAGENET_RGB_MEAN = (123.68, 116.779, 103.939)
+MIN_CNN_F_INPUT = 63
+
+
+@dataclasses.dataclass(frozen=True)
+class CnnFConfig:
+    """Shape of a CNN-F. Defaults are the paper's (DESIGN.md §3)."""
+
+    image_size: int = 224
+    width: float = 1.0
+    fc_units: int = 4096
+    output_dim: int = 4096
+    dropout: float = 0.5
+
+    def channels(self) -> tuple[int, int, int, int, int]:
+        scale = lambda c: max(1, int(round(c * self.width)))  # noqa: E731
+        return (scale(64), scale(256), scale(256), scale(256), scale(256))
+
+
+class LocalResponseNormalization(keras.layers.Layer):
+    """CNN-F's cross-channel LRN: x / (bias + alpha * sum_window x^2) ** beta.
+
+    The window spans 2 * depth_radius + 1 = 5 channels; the defaults are the
+    values of MatConvNet's imagenet-vgg-f (DESIGN.md §3).
+    """
+
+    def __init__(self, depth_radius: int = 2, bias: float = 2.0,
+                 alpha: float = 1e-4, beta: float = 0.75, **kwargs):
+        super().__init__(**kwargs)
+        self.depth_radius = depth_radius
+        self.bias = bias
+        self.alpha = alpha
+        self.beta = beta
+
+    def call(self, inputs):
+        return tf.nn.local_response_normalization(
+            inputs, depth_radius=self.depth_radius, bias=self.bias,
+            alpha=self.alpha, beta=self.beta)
+
+    def get_config(self):
+        return {**super().get_config(), "depth_radius": self.depth_radius,
+                "bias": self.bias, "alpha": self.alpha, "beta": self.beta}
+
+
+class SubtractMean(keras.layers.Layer):
+    """uint8 RGB pixels → float32 minus a fixed mean (per channel or full image)."""
+
+    def __init__(self, mean=IMAGENET_RGB_MEAN, **kwargs):
+        super().__init__(**kwargs)
+        self.mean_value = np.asarray(mean, dtype=np.float32)
+
+    def build(self, input_shape):
+        self.mean = self.add_weight(
+            name="mean", shape=self.mean_value.shape, trainable=False,
+            initializer=keras.initializers.Constant(self.mean_value))
+
+    def call(self, inputs):
+        return tf.cast(inputs, tf.float32) - self.mean
+
+    def get_config(self):
+        return {**super().get_config(), "mean": self.mean_value.tolist()}
+
+
+def build_cnn_f(config: CnnFConfig, name: str) -> keras.Model:
+    """CNN-F with fc8 = ``config.output_dim`` (identity), input uint8 [S, S, 3]."""
+    if config.image_size < MIN_CNN_F_INPUT:
+        raise ValueError(
+            f"image_size={config.image_size} is too small for CNN-F: its "
+            f"stride-4 conv1 and three 3×3/2 poolings need at least "
+            f"{MIN_CNN_F_INPUT} pixels")
+    c1, c2, c3, c4, c5 = config.channels()
+    he = keras.initializers.HeNormal
+    layers = keras.layers
+    inputs = keras.Input((config.image_size, config.image_size, 3),
+                         dtype="uint8", name=f"{name}_pixels")
+    x = SubtractMean(name=f"{name}_mean")(inputs)
+    x = layers.Conv2D(c1, 11, strides=4, activation="relu",
+                      kernel_initializer=he(), name=f"{name}_conv1")(x)
+    x = LocalResponseNormalization(name=f"{name}_norm1")(x)
+    # MatConvNet pads pool1 by one pixel at the bottom and right. Inputs are
+    # ReLU/LRN outputs (≥ 0), so zero padding equals -inf padding here.
+    x = layers.ZeroPadding2D(((0, 1), (0, 1)), name=f"{name}_pool1_pad")(x)
+    x = layers.MaxPooling2D(3, strides=2, name=f"{name}_pool1")(x)
+    x = layers.Conv2D(c2, 5, padding="same", activation="relu",
+                      kernel_initializer=he(), name=f"{name}_conv2")(x)
+    x = LocalResponseNormalization(name=f"{name}_norm2")(x)
+    x = layers.MaxPooling2D(3, strides=2, name=f"{name}_pool2")(x)
+    for i, channels in ((3, c3), (4, c4), (5, c5)):
+        x = layers.Conv2D(channels, 3, padding="same", activation="relu",
+                          kernel_initializer=he(), name=f"{name}_conv{i}")(x)
+    x = layers.MaxPooling2D(3, strides=2, name=f"{name}_pool5")(x)
+    x = layers.Flatten(name=f"{name}_flatten")(x)
+    for i in (6, 7):
+        x = layers.Dense(config.fc_units, activation="relu",
+                         kernel_initializer=he(), name=f"{name}_fc{i}")(x)
+        x = layers.Dropout(config.dropout, name=f"{name}_drop{i}")(x)
+    outputs = layers.Dense(config.output_dim, name=f"{name}_fc8")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def build_video_mlp(feature_dim: int, hidden_units: int, output_dim: int,
+                    name: str = "video_net") -> keras.Model:
+    """g(z; θz): fc ``hidden_units`` (8192 in the paper) ReLU → fc d, identity."""
+    inputs = keras.Input((feature_dim,), dtype="float32", name="video_feature")
+    x = keras.layers.Dense(hidden_units, activation="relu",
+                           kernel_initializer=keras.initializers.HeNormal(),
+                           name=f"{name}_fc1")(inputs)
+    outputs = keras.layers.Dense(output_dim, name=f"{name}_fc2")(x)
+    return keras.Model(inputs, outputs, name=name)

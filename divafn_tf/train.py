@@ -1,0 +1,152 @@
+"""One DIVAFN run: data → strategy → fit → evaluate → results.json → SavedModel.
+
+``RunConfig`` mirrors the flags of ``divafn_tf.main`` so that other entry
+points (tests, experiments) can run the same job without absl.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from divafn_tf import callbacks, data, distribute, evaluation, export, networks
+from divafn_tf.model import Divafn, ObjectiveWeights
+
+
+@dataclasses.dataclass
+class RunConfig:
+    """Everything one run depends on (see divafn_tf/flags.py for each field)."""
+
+    dataset: str = "divafn/synthetic"
+    data_dir: str | None = None
+    train_ratio: float = 0.1
+    image_size: int = 224
+    cache: bool = True
+    d: int = 4096
+    cnn_width: float = 1.0
+    fc_units: int = 4096
+    video_hidden: int = 8192
+    dropout: float = 0.5
+    a: float = 0.1
+    b: float = 0.1
+    c: float = 1.0
+    beta: float = 0.1
+    lam: float = 0.01
+    optimizer: str = "sgd"
+    learning_rate: float = 1e-4
+    batch_size: int = 64
+    epochs: int = 100
+    w_solver: str = "min_norm"
+    w_update_every: int = 1
+    svm_c: float = 1.0
+    eval_every: int = 0
+    histogram_every: int = 1
+    model_dir: str = "runs/divafn"
+    export: bool = True
+    strategy: str = "default"
+    num_cpu_devices: int = 1
+    seed: int = 0
+
+
+def build_model(config: RunConfig, class_vectors: np.ndarray,
+                train_labels: np.ndarray, video_feature_dim: int) -> Divafn:
+    """The three networks (DESIGN.md §3) inside a Divafn model."""
+    cnn = networks.CnnFConfig(image_size=config.image_size,
+                              width=config.cnn_width, fc_units=config.fc_units,
+                              output_dim=config.d, dropout=config.dropout)
+    return Divafn(
+        image_net=networks.build_cnn_f(cnn, "image_net"),
+        keyframe_net=networks.build_cnn_f(cnn, "keyframe_net"),
+        video_net=networks.build_video_mlp(video_feature_dim,
+                                           config.video_hidden, config.d),
+        class_vectors=class_vectors, train_labels=train_labels,
+        weights=ObjectiveWeights(a=config.a, b=config.b, c=config.c,
+                                 beta=config.beta, lam=config.lam))
+
+
+def make_optimizer(config: RunConfig) -> keras.optimizers.Optimizer:
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(config.learning_rate)
+    if config.optimizer == "momentum":
+        return keras.optimizers.SGD(config.learning_rate, momentum=0.9)
+    if config.optimizer == "adam":
+        return keras.optimizers.Adam(config.learning_rate)
+    raise ValueError(f"unknown --optimizer {config.optimizer!r}")
+
+
+def run(config: RunConfig,
+        strategy: tf.distribute.Strategy | None = None) -> dict:
+    """Trains, evaluates and exports; returns what results.json holds."""
+    started = time.perf_counter()
+    keras.utils.set_random_seed(config.seed)
+    strategy = strategy or distribute.make_strategy(config.strategy)
+    chief = distribute.is_chief()
+
+    logging.info("Loading %s", config.dataset)
+    pool = data.load_pool(config.dataset, config.data_dir)
+    train_idx, test_idx = data.split_by_ratio(
+        pool.labels, config.train_ratio, config.seed, pool.class_names)
+    train_labels = pool.labels[train_idx]
+    video_dim = int(pool.builder.info.features["video_feature"].shape[0])
+    logging.info("%s: %d classes, %d training triplets, %d test videos, "
+                 "video feature %d-d, semantic vectors %d-d",
+                 config.dataset, pool.num_classes, len(train_idx),
+                 len(test_idx), video_dim, pool.class_vectors.shape[1])
+
+    with strategy.scope():
+        model = build_model(config, pool.class_vectors, train_labels, video_dim)
+        model.compile(optimizer=make_optimizer(config))
+
+    batch = config.batch_size
+    train_videos = data.video_dataset(pool, train_idx, config.image_size, batch)
+    test_videos = data.video_dataset(pool, test_idx, config.image_size, batch)
+    callbacks.initialize_banks(model, data.ordered_triplets(
+        pool, train_idx, config.image_size, batch))
+
+    log_dir = os.path.join(config.model_dir, "logs")
+    fit_callbacks = [
+        callbacks.AutoencoderWeightsUpdate(
+            pool.class_vectors, train_labels, config.beta, config.lam,
+            config.w_solver, config.w_update_every),
+        callbacks.PeriodicEvaluation(train_videos, test_videos,
+                                     config.eval_every, config.svm_c,
+                                     config.seed),
+        callbacks.TrainingExtras(os.path.join(log_dir, "extras"),
+                                 config.histogram_every),
+        keras.callbacks.TensorBoard(log_dir=log_dir, write_graph=False),
+    ]
+    model.fit(data.training_dataset(pool, train_idx, config.image_size, batch,
+                                    config.seed, config.cache),
+              epochs=config.epochs, callbacks=fit_callbacks, verbose=2)
+
+    logging.info("Evaluating: SVM on eq. (25) features and on the video feature")
+    train = evaluation.embed_videos(model, train_videos)
+    test = evaluation.embed_videos(model, test_videos)
+    svm, divafn_accuracy = evaluation.divafn_svm(model, train, test,
+                                                 config.svm_c, config.seed)
+    svm_accuracy = evaluation.video_only_svm(train, test, config.svm_c,
+                                             config.seed)
+    results = {
+        "accuracy": {"divafn": divafn_accuracy, "svm": svm_accuracy},
+        "num_train": int(len(train_idx)),
+        "num_test": int(len(test_idx)),
+        "num_classes": pool.num_classes,
+        "seconds": round(time.perf_counter() - started, 1),
+        "flags": dataclasses.asdict(config),
+    }
+    if chief:
+        os.makedirs(config.model_dir, exist_ok=True)
+        if config.export:
+            export_dir = export.export_saved_model(
+                model, svm, pool.class_names, config.image_size, video_dim,
+                os.path.join(config.model_dir, "export"))
+            results["export_dir"] = export_dir
+        with open(os.path.join(config.model_dir, "results.json"), "w") as f:
+            json.dump(results, f, indent=2)
+    return results
