@@ -31,24 +31,12 @@ at inference alike.
 """
 from __future__ import annotations
 
-import dataclasses
-
 import keras
 import numpy as np
 import tensorflow as tf
 
 from divafn_tf import objective
-
-
-@dataclasses.dataclass(frozen=True)
-class ObjectiveWeights:
-    """The paper's weighting coefficients of eq. (14)."""
-
-    a: float = 0.1
-    b: float = 0.1
-    c: float = 1.0
-    beta: float = 0.1
-    lam: float = 0.01
+from divafn_tf.objective import ObjectiveWeights
 
 
 METRIC_NAMES = ("J", "nll_image_video", "nll_image_keyframe",
@@ -120,50 +108,27 @@ class Divafn(keras.Model):
         return tf.gather(tf.constant(self.class_vectors), labels)
 
     def train_step(self, data):
+        data, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         labels = tf.cast(data["label"], tf.int32)
         index = tf.cast(data["index"], tf.int32)
-        bank_labels = tf.constant(self.train_labels)
-        s = self._semantics_of(labels)
-        wts = self.objective_weights
-        bank_f = tf.convert_to_tensor(self.bank_f)
-        bank_h = tf.convert_to_tensor(self.bank_h)
-        bank_g = tf.convert_to_tensor(self.bank_g)
+        banks = tuple(tf.convert_to_tensor(bank) for bank in
+                      (self.bank_f, self.bank_h, self.bank_g))
         global_batch = _global_count(tf.shape(labels)[0])
-
         with tf.GradientTape() as tape:
             out = self(data, training=True)
-            f, h, g = out["f"], out["h"], out["g"]
-            nll = lambda x, bank: objective.pairwise_nll(  # noqa: E731
-                x, bank, labels, bank_labels)
-            # Each similarity matrix seen from both of its modalities.
-            nll1 = nll(f, bank_g) + nll(g, bank_f)
-            nll2 = nll(f, bank_h) + nll(h, bank_f)
-            nll3 = nll(h, bank_g) + nll(g, bank_h)
-            ae = lambda x, w: objective.autoencoder_loss(  # noqa: E731
-                x, s, w, wts.beta, wts.lam)
-            ae_f, ae_h, ae_g = ae(f, self.w_f), ae(h, self.w_h), ae(g, self.w_g)
-            ae_e = ae(tf.concat([h, g], axis=1), self.w_e)
-            per_row = (wts.a * nll1 + wts.b * nll2 + wts.c * nll3
-                       + ae_f + ae_h + ae_g + ae_e)
+            per_row, terms = objective.batch_objective(
+                out["f"], out["h"], out["g"], labels,
+                self._semantics_of(labels), banks,
+                tf.constant(self.train_labels),
+                (self.w_f, self.w_h, self.w_g, self.w_e),
+                self.objective_weights)
             # Sum over this replica's rows / global batch: the optimizer sums
-            # gradients over replicas, giving the global mean.
+            # the gradients over replicas, which gives the global mean.
             loss = tf.reduce_sum(per_row) / global_batch
-
         variables = self.trainable_variables
-        gradients = tape.gradient(loss, variables)
-        self.optimizer.apply(gradients, variables)
-        self._write_banks(index, f, h, g)
-
-        values = {
-            "nll_image_video": nll1 / 2, "nll_image_keyframe": nll2 / 2,
-            "nll_keyframe_video": nll3 / 2, "ae_f": ae_f, "ae_h": ae_h,
-            "ae_g": ae_g, "ae_e": ae_e,
-        }
-        values["J"] = (wts.a * values["nll_image_video"]
-                       + wts.b * values["nll_image_keyframe"]
-                       + wts.c * values["nll_keyframe_video"]
-                       + ae_f + ae_h + ae_g + ae_e)
-        for name, value in values.items():
+        self.optimizer.apply(tape.gradient(loss, variables), variables)
+        self._write_banks(index, out["f"], out["h"], out["g"])
+        for name, value in terms.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 

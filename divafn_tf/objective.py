@@ -13,7 +13,20 @@ which is what we compute (softplus is the numerically stable log(1 + e^Θ)).
 """
 from __future__ import annotations
 
+import dataclasses
+
 import tensorflow as tf
+
+
+@dataclasses.dataclass(frozen=True)
+class ObjectiveWeights:
+    """The weighting coefficients of eq. (14); defaults are the paper's best."""
+
+    a: float = 0.1
+    b: float = 0.1
+    c: float = 1.0
+    beta: float = 0.1
+    lam: float = 0.01
 
 
 def pairwise_nll(batch: tf.Tensor, bank: tf.Tensor, batch_labels: tf.Tensor,
@@ -42,3 +55,51 @@ def autoencoder_loss(features: tf.Tensor, semantics: tf.Tensor, w: tf.Tensor,
     encoded = tf.matmul(features, w, transpose_b=True)   # (W x)ᵀ,  [B, k]
     return (beta * tf.reduce_sum(tf.square(features - decoded), axis=1)
             + lam * tf.reduce_sum(tf.square(encoded - semantics), axis=1))
+
+
+def batch_objective(f: tf.Tensor, h: tf.Tensor, g: tf.Tensor,
+                    labels: tf.Tensor, semantics: tf.Tensor,
+                    banks: tuple[tf.Tensor, tf.Tensor, tf.Tensor],
+                    bank_labels: tf.Tensor,
+                    w: tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor],
+                    weights: ObjectiveWeights
+                    ) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
+    """The per-row surrogate whose gradients are eqs. (15)-(17), and J's terms.
+
+    ``f, h, g``: the batch's image, keyframe and video outputs [B, d];
+    ``banks`` = (F, H, G) [n, d] held fixed; ``w`` = (W_F, W_H, W_G, W_E).
+    Row i of the surrogate is
+
+        a (NLL(f_i, G) + NLL(F, g_i)) + b (NLL(f_i, H) + NLL(F, h_i))
+        + c (NLL(h_i, G) + NLL(H, g_i)) + AE_F + AE_H + AE_G + AE_E,
+
+    so ∂/∂f_i is eq. (15), ∂/∂h_i eq. (16) and ∂/∂g_i eq. (17) (sign fixed),
+    each with the other modalities at their bank values. The returned terms
+    are per-row estimates of J/n: each NLL is the mean of its two one-sided
+    blocks, and "J" combines them with a, b, c as in eq. (14).
+    """
+    bank_f, bank_h, bank_g = banks
+    w_f, w_h, w_g, w_e = w
+
+    def nll(batch, bank):
+        return pairwise_nll(batch, bank, labels, bank_labels)
+
+    def ae(x, w_x):
+        return autoencoder_loss(x, semantics, w_x, weights.beta, weights.lam)
+
+    nll1 = nll(f, bank_g) + nll(g, bank_f)      # Θ1 = ½ FᵀG, both sides
+    nll2 = nll(f, bank_h) + nll(h, bank_f)      # Θ2 = ½ FᵀH
+    nll3 = nll(h, bank_g) + nll(g, bank_h)      # Θ3 = ½ HᵀG
+    terms = {
+        "nll_image_video": nll1 / 2, "nll_image_keyframe": nll2 / 2,
+        "nll_keyframe_video": nll3 / 2,
+        "ae_f": ae(f, w_f), "ae_h": ae(h, w_h), "ae_g": ae(g, w_g),
+        "ae_e": ae(tf.concat([h, g], axis=1), w_e),
+    }
+    autoencoders = terms["ae_f"] + terms["ae_h"] + terms["ae_g"] + terms["ae_e"]
+    surrogate = (weights.a * nll1 + weights.b * nll2 + weights.c * nll3
+                 + autoencoders)
+    terms["J"] = (weights.a * terms["nll_image_video"]
+                  + weights.b * terms["nll_image_keyframe"]
+                  + weights.c * terms["nll_keyframe_video"] + autoencoders)
+    return surrogate, terms

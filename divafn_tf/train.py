@@ -16,7 +16,8 @@ import tensorflow as tf
 from absl import logging
 
 from divafn_tf import callbacks, data, distribute, evaluation, export, networks
-from divafn_tf.model import Divafn, ObjectiveWeights
+from divafn_tf.model import Divafn
+from divafn_tf.objective import ObjectiveWeights
 
 
 @dataclasses.dataclass

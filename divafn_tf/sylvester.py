@@ -1,0 +1,287 @@
+"""Closed-form updates of the autoencoder weights W_F, W_H, W_G, W_E.
+
+With the networks fixed, each autoencoder term of the objective (eq. 14) is a
+convex quadratic in its weight matrix (eqs. 18, 22, 23, 24):
+
+    min_W  β ‖X − Wᵀ S‖²_F + λ ‖W X − S‖²_F            W ∈ R^{k×dim}
+
+where X ∈ R^{dim×n} is F, H, G or E = [H; G] (one column per training sample)
+and S ∈ R^{k×n} holds the semantic vector of each sample's class. Rewriting
+the first term with trace identities (eq. 19) and setting its derivative to
+zero (eq. 20) gives the Sylvester equation (eq. 21)
+
+    A W + W B = C,   A = β S Sᵀ (k×k),  B = λ X Xᵀ (dim×dim),  C = (β+λ) S Xᵀ.
+
+The paper solves eq. (21) with the Bartels-Stewart algorithm
+(`scipy.linalg.solve_sylvester`). Here that solver is kept as the selectable
+reference ``"bartels_stewart"``, and the default is ``"min_norm"``:
+
+* A and B are symmetric positive semi-definite and usually singular. S has
+  only as many distinct columns as there are classes (10-101), so A has rank
+  ≤ #classes < k = 300; X Xᵀ has rank ≤ n, which is below dim whenever there
+  are fewer training samples than feature dimensions. The equation then has
+  infinitely many solutions (all minimisers of the convex objective), and
+  Bartels-Stewart, which divides by the near-zero sums of eigenvalues of A and
+  B, returns one of very large norm (measured up to 1e4, and 1e15 when C is
+  slightly outside the range) without any warning. The minimum-Frobenius-norm
+  solution is the natural one, and it is what the eigen-decomposition below
+  gives: with A = U diag(α) Uᵀ and B = V diag(γ) Vᵀ, the equation decouples
+  into (α_i + γ_j) W̃_ij = C̃_ij with W̃ = Uᵀ W V and C̃ = Uᵀ C V; W̃_ij is set
+  to C̃_ij / (α_i + γ_j), or to 0 where α_i + γ_j is numerically zero, which
+  is the minimum-norm least-squares solution (the pseudo-inverse of the
+  Kronecker-sum operator I ⊗ A + B ⊗ I, whose eigenvalues are α_i + γ_j).
+* It is faster: symmetric eigen-decompositions (LAPACK ``syevd``) instead of
+  the Schur decompositions of Bartels-Stewart, and, when n < dim, a thin SVD
+  X = P Σ Qᵀ instead of the dim×dim matrix B: the eigenvectors of B with
+  non-zero eigenvalues are the columns of P (γ = λ σ²) and C vanishes on the
+  orthogonal complement of P, so the complement contributes nothing to W. The
+  cost drops from O(dim³) to O(dim · n · min(n, dim)).
+
+"Numerically zero" uses a relative tolerance: a denominator α_i + γ_j is
+treated as zero when it is ≤ rtol · (α_max + γ_max), where α_max + γ_max is
+the norm of the Kronecker-sum operator and, by default,
+rtol = max(k, dim) · ε (ε = float64 machine epsilon), the convention of
+`numpy.linalg.matrix_rank` applied to the two eigen-problems (their
+eigenvalues carry absolute errors of a few ε times the largest one).
+
+All computations are in float64; W is returned as float64 of shape k × dim.
+"""
+import dataclasses
+import time
+
+import numpy as np
+import scipy.linalg
+from scipy.linalg import blas
+
+SOLVERS = ("min_norm", "bartels_stewart")
+
+
+@dataclasses.dataclass
+class SylvesterSolution:
+    """A solution W of A W + W B = C (eq. 21) and how it was obtained.
+
+    Attributes:
+      w: k × dim weight matrix (float64).
+      relative_residual: ‖A W + W B − C‖_F / ‖C‖_F (0 if C == 0).
+      seconds: wall-clock seconds of the solve (building the decompositions
+        or matrices and solving; the residual check is not included).
+      method: the solver used, one of `SOLVERS`.
+    """
+
+    w: np.ndarray
+    relative_residual: float
+    seconds: float
+    method: str
+
+
+def _as_finite_matrix(array: np.ndarray, name: str) -> np.ndarray:
+    """`array` as a float64 2-D array (no copy if it already is one)."""
+    out = np.asarray(array, dtype=np.float64)
+    if out.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D matrix, got shape {out.shape}")
+    if not np.isfinite(out).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return out
+
+
+def _default_rtol(k: int, dim: int) -> float:
+    return max(k, dim, 1) * np.finfo(np.float64).eps
+
+
+def _check_square_symmetric(m: np.ndarray, name: str) -> None:
+    if m.shape[0] != m.shape[1]:
+        raise ValueError(f"{name} must be square, got shape {m.shape}")
+    scale = np.abs(m).max(initial=0.0)
+    if np.abs(m - m.T).max(initial=0.0) > 1e-8 * scale:
+        raise ValueError(f"{name} must be symmetric")
+
+
+def _psd_eigh(m: np.ndarray, name: str, rtol: float,
+              overwrite: bool = False, lower: bool = True):
+    """Eigen-decomposition of a symmetric PSD matrix with the ``evd`` driver.
+
+    Eigenvalues within rtol · (largest eigenvalue) below zero are rounding
+    and are clipped to 0; more negative ones raise ValueError.
+    """
+    vals, vecs = scipy.linalg.eigh(m, lower=lower, driver="evd",
+                                   overwrite_a=overwrite, check_finite=False)
+    largest = max(vals[-1], 0.0) if vals.size else 0.0
+    if vals.size and vals[0] < -rtol * largest:
+        raise ValueError(f"{name} is not positive semi-definite "
+                         f"(eigenvalue {vals[0]:.3g}, largest {largest:.3g})")
+    return np.maximum(vals, 0.0), vecs
+
+
+def _divide_spectrum(c_tilde: np.ndarray, alpha: np.ndarray,
+                     gamma: np.ndarray, rtol: float) -> np.ndarray:
+    """W̃_ij = C̃_ij / (α_i + γ_j), or 0 where the denominator is ≤ tolerance."""
+    denom = alpha[:, None] + gamma[None, :]
+    limit = rtol * (alpha.max(initial=0.0) + gamma.max(initial=0.0))
+    return np.divide(c_tilde, denom, out=np.zeros_like(c_tilde),
+                     where=denom > limit)
+
+
+def solve_sylvester_min_norm(a: np.ndarray, b: np.ndarray, c: np.ndarray,
+                             rtol: float | None = None) -> np.ndarray:
+    """Minimum-norm least-squares solution of A W + W B = C (eq. 21).
+
+    The general entry point for symmetric positive semi-definite A (k×k) and
+    B (m×m), possibly singular; see the module docstring for the method and
+    the tolerance. For the autoencoder problems use `solve_autoencoder_w`,
+    which never forms B when n < dim.
+
+    Args:
+      a: k×k symmetric PSD matrix.
+      b: m×m symmetric PSD matrix.
+      c: k×m right-hand side.
+      rtol: relative tolerance under which α_i + γ_j counts as zero
+        (default max(k, m) · ε).
+
+    Returns:
+      W (k×m, float64).
+
+    Raises:
+      ValueError: on wrong shapes, non-finite entries, non-symmetric or
+        clearly indefinite A or B.
+    """
+    a = _as_finite_matrix(a, "a")
+    b = _as_finite_matrix(b, "b")
+    c = _as_finite_matrix(c, "c")
+    _check_square_symmetric(a, "a")
+    _check_square_symmetric(b, "b")
+    if c.shape != (a.shape[0], b.shape[0]):
+        raise ValueError(f"c must have shape (a.rows, b.rows) = "
+                         f"{(a.shape[0], b.shape[0])}, got {c.shape}")
+    if rtol is None:
+        rtol = _default_rtol(*c.shape)
+    alpha, u = _psd_eigh(a, "a", rtol)
+    gamma, v = _psd_eigh(b, "b", rtol)
+    w_tilde = _divide_spectrum(u.T @ c @ v, alpha, gamma, rtol)
+    return u @ w_tilde @ v.T
+
+
+def solve_sylvester_bartels_stewart(a: np.ndarray, b: np.ndarray,
+                                    c: np.ndarray) -> np.ndarray:
+    """The paper's solver for eq. (21): `scipy.linalg.solve_sylvester`.
+
+    Kept as a reference. It assumes a unique solution: on the singular
+    problems of eqs. (18)-(24) it returns a W of very large norm, silently.
+
+    Raises:
+      ValueError: on wrong shapes or non-finite entries.
+    """
+    a = _as_finite_matrix(a, "a")
+    b = _as_finite_matrix(b, "b")
+    c = _as_finite_matrix(c, "c")
+    if a.shape[0] != a.shape[1] or b.shape[0] != b.shape[1]:
+        raise ValueError(f"a and b must be square, got {a.shape}, {b.shape}")
+    if c.shape != (a.shape[0], b.shape[0]):
+        raise ValueError(f"c must have shape (a.rows, b.rows) = "
+                         f"{(a.shape[0], b.shape[0])}, got {c.shape}")
+    return scipy.linalg.solve_sylvester(a, b, c)
+
+
+def relative_residual(a: np.ndarray, b: np.ndarray, c: np.ndarray,
+                      w: np.ndarray) -> float:
+    """‖A W + W B − C‖_F / ‖C‖_F; the absolute residual if C == 0."""
+    residual = np.linalg.norm(a @ w + w @ b - c)
+    c_norm = np.linalg.norm(c)
+    return float(residual / c_norm if c_norm > 0 else residual)
+
+
+def _gram(x: np.ndarray) -> np.ndarray:
+    """X Xᵀ with BLAS syrk, upper triangle only, without copying X.
+
+    X is used as is when Fortran-ordered (a transposed row-major bank),
+    otherwise its transpose is.
+    """
+    if x.flags.f_contiguous:
+        return blas.dsyrk(1.0, x, trans=0, lower=0)
+    return blas.dsyrk(1.0, np.ascontiguousarray(x).T, trans=1, lower=0)
+
+
+def _min_norm_autoencoder(s: np.ndarray, x: np.ndarray, a: np.ndarray,
+                          beta: float, lam: float) -> np.ndarray:
+    """Minimum-norm W of eq. (21) from S and X without forming B if n < dim."""
+    k, (dim, n) = s.shape[0], x.shape
+    rtol = _default_rtol(k, dim)
+    alpha, u = _psd_eigh(a, "beta * s @ s.T", rtol)
+    if lam == 0.0:
+        # B = 0 (γ = 0): W = A⁺ C, any eigenbasis of B will do.
+        c_tilde = (beta * (u.T @ s)) @ x.T
+        return u @ _divide_spectrum(c_tilde, alpha, np.zeros(1), rtol)
+    if n < dim:
+        # X = P Σ Qᵀ: B = P (λ Σ²) Pᵀ and C P = (β+λ) S Q Σ, C P⊥ = 0.
+        p, sigma, qt = scipy.linalg.svd(x, full_matrices=False,
+                                        lapack_driver="gesdd",
+                                        check_finite=False)
+        c_tilde = ((beta + lam) * (u.T @ s)) @ (qt.T * sigma)
+        w_tilde = _divide_spectrum(c_tilde, alpha, lam * sigma**2, rtol)
+        return (u @ w_tilde) @ p.T
+    gram_vals, v = _psd_eigh(_gram(x), "x @ x.T", rtol, overwrite=True,
+                             lower=False)
+    c_tilde = (u.T @ ((beta + lam) * (s @ x.T))) @ v
+    w_tilde = _divide_spectrum(c_tilde, alpha, lam * gram_vals, rtol)
+    return (u @ w_tilde) @ v.T
+
+
+def _autoencoder_residual(s: np.ndarray, x: np.ndarray, a: np.ndarray,
+                          beta: float, lam: float, w: np.ndarray) -> float:
+    """Relative residual of eq. (21) without dim×dim matrices.
+
+    A W + W B − C = A W + (λ W X − (β+λ) S) Xᵀ.
+    """
+    residual = np.linalg.norm(a @ w + (lam * (w @ x) - (beta + lam) * s) @ x.T)
+    c_norm = (beta + lam) * np.linalg.norm(s @ x.T)
+    return float(residual / c_norm if c_norm > 0 else residual)
+
+
+def solve_autoencoder_w(s: np.ndarray, x: np.ndarray, beta: float,
+                        lam: float, method: str = "min_norm"
+                        ) -> SylvesterSolution:
+    """Solves min_W β‖X − WᵀS‖² + λ‖WX − S‖² (eqs. 18, 22-24) via eq. (21).
+
+    Args:
+      s: k × n semantic matrix S (one column per training sample).
+      x: dim × n features X (F, H, G or E). Pass the transpose of a row-major
+        [n, dim] bank; it is not copied when already float64.
+      beta: β ≥ 0, weight of the decoder term ‖X − WᵀS‖².
+      lam: λ ≥ 0, weight of the encoder term ‖WX − S‖².
+      method: "min_norm" (default; the minimum-norm solution, see the module
+        docstring) or "bartels_stewart" (the paper's scipy solver, forming
+        the dim×dim B explicitly).
+
+    Returns:
+      A `SylvesterSolution` with W (k × dim, float64). When C = 0 (β = λ = 0,
+      X = 0 or S = 0) every method returns W = 0, the minimum-norm solution.
+
+    Raises:
+      ValueError: on an unknown method, mismatched or non-2-D shapes,
+        non-finite entries, or negative / non-finite β or λ.
+    """
+    if method not in SOLVERS:
+        raise ValueError(f"method must be one of {SOLVERS}, got {method!r}")
+    for name, value in (("beta", beta), ("lam", lam)):
+        if not np.isfinite(value) or value < 0:
+            raise ValueError(f"{name} must be finite and >= 0, got {value}")
+    beta, lam = float(beta), float(lam)
+    s = _as_finite_matrix(s, "s")
+    x = _as_finite_matrix(x, "x")
+    if s.shape[1] != x.shape[1]:
+        raise ValueError(
+            f"s (k × n) and x (dim × n) must have the same number of columns "
+            f"n, got s {s.shape} and x {x.shape}")
+    start = time.perf_counter()
+    a = beta * (s @ s.T)
+    if (beta == 0.0 and lam == 0.0) or not x.any() or not s.any():
+        w = np.zeros((s.shape[0], x.shape[0]))
+        return SylvesterSolution(w, 0.0, time.perf_counter() - start, method)
+    if method == "min_norm":
+        w = _min_norm_autoencoder(s, x, a, beta, lam)
+    else:
+        b = lam * (x @ x.T)
+        c = (beta + lam) * (s @ x.T)
+        w = solve_sylvester_bartels_stewart(a, b, c)
+    seconds = time.perf_counter() - start
+    return SylvesterSolution(w, _autoencoder_residual(s, x, a, beta, lam, w),
+                             seconds, method)

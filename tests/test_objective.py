@@ -1,0 +1,119 @@
+"""The objective's gradients against the closed forms of DESIGN.md (eqs. 15-17, sign fixed)."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from divafn_tf import objective
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def test_pairwise_nll_gradient_is_half_sigma_minus_m_times_bank():
+    rng = np.random.default_rng(0)
+    f = rng.normal(size=(5, 8))
+    bank = rng.normal(size=(12, 8))
+    labels, bank_labels = rng.integers(0, 3, 5), rng.integers(0, 3, 12)
+    f_t = tf.constant(f)
+    with tf.GradientTape() as tape:
+        tape.watch(f_t)
+        loss = tf.reduce_sum(objective.pairwise_nll(
+            f_t, tf.constant(bank), tf.constant(labels), tf.constant(bank_labels)))
+    theta = 0.5 * f @ bank.T
+    m = (labels[:, None] == bank_labels[None, :]).astype(float)
+    np.testing.assert_allclose(tape.gradient(loss, f_t),
+                               0.5 * (sigmoid(theta) - m) @ bank, rtol=1e-10)
+    np.testing.assert_allclose(
+        loss, np.sum(np.log1p(np.exp(theta)) - m * theta), rtol=1e-10)
+
+
+def test_pairwise_nll_is_finite_for_huge_logits():
+    f = tf.constant([[1e4, -1e4]], tf.float32)
+    nll = objective.pairwise_nll(f, tf.constant([[1e4, 0.0], [-1e4, 0.0]]),
+                                 tf.constant([0]), tf.constant([0, 1]))
+    assert np.all(np.isfinite(nll.numpy()))
+    # Θ = [5e7, -5e7]: the similar pair costs 0, the dissimilar one too.
+    np.testing.assert_allclose(nll.numpy(), [0.0], atol=1e-3)
+
+
+def test_pairwise_nll_pulls_similar_pairs_together():
+    """The paper's printed (M − 1)Θ sign would push similar pairs apart."""
+    f = tf.Variable([[0.1, 0.0]])
+    bank = tf.constant([[1.0, 0.0]])
+    with tf.GradientTape() as tape:
+        loss = objective.pairwise_nll(f, bank, tf.constant([0]), tf.constant([0]))
+    step = -tape.gradient(loss, f).numpy()
+    assert step[0, 0] > 0  # descent increases f·bank for a similar pair
+
+
+@pytest.fixture
+def problem():
+    rng = np.random.default_rng(1)
+    n, batch, d, k, classes = 20, 6, 7, 4, 3
+    return dict(
+        f=rng.normal(size=(batch, d)), h=rng.normal(size=(batch, d)),
+        g=rng.normal(size=(batch, d)), labels=rng.integers(0, classes, batch),
+        class_vectors=rng.normal(size=(classes, k)),
+        banks=tuple(rng.normal(size=(n, d)) for _ in range(3)),
+        bank_labels=rng.integers(0, classes, n),
+        w=(rng.normal(size=(k, d)), rng.normal(size=(k, d)),
+           rng.normal(size=(k, d)), rng.normal(size=(k, 2 * d))),
+        weights=objective.ObjectiveWeights(a=0.3, b=0.2, c=1.0, beta=0.1, lam=0.05))
+
+
+def test_batch_objective_gradients_match_eqs_15_to_17(problem):
+    p = problem
+    wts = p["weights"]
+    f, h, g = (tf.constant(p[x]) for x in "fhg")
+    s = p["class_vectors"][p["labels"]]
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([f, h, g])
+        per_row, _ = objective.batch_objective(
+            f, h, g, tf.constant(p["labels"]), tf.constant(s),
+            tuple(map(tf.constant, p["banks"])), tf.constant(p["bank_labels"]),
+            tuple(map(tf.constant, p["w"])), wts)
+        total = tf.reduce_sum(per_row)
+
+    bank_f, bank_h, bank_g = p["banks"]
+    w_f, w_h, w_g, w_e = p["w"]
+    m = (p["labels"][:, None] == p["bank_labels"][None, :]).astype(float)
+    d = f.shape[1]
+
+    def likelihood(x, bank):  # ½ Σ_j (σ(Θ_ij) − M_ij) bank_j
+        return 0.5 * (sigmoid(0.5 * x @ bank.T) - m) @ bank
+
+    def autoencoder(x, w):   # 2β(x − Wᵀs) + 2λ Wᵀ(W x − s)
+        return 2 * wts.beta * (x - s @ w) + 2 * wts.lam * (x @ w.T - s) @ w
+
+    fn, hn, gn = p["f"], p["h"], p["g"]
+    e_grad = autoencoder(np.concatenate([hn, gn], 1), w_e)
+    eq15 = (wts.a * likelihood(fn, bank_g) + wts.b * likelihood(fn, bank_h)
+            + autoencoder(fn, w_f))
+    eq16 = (wts.b * likelihood(hn, bank_f) + wts.c * likelihood(hn, bank_g)
+            + autoencoder(hn, w_h) + e_grad[:, :d])
+    eq17 = (wts.a * likelihood(gn, bank_f) + wts.c * likelihood(gn, bank_h)
+            + autoencoder(gn, w_g) + e_grad[:, d:])
+    np.testing.assert_allclose(tape.gradient(total, f), eq15, rtol=1e-9)
+    np.testing.assert_allclose(tape.gradient(total, h), eq16, rtol=1e-9)
+    np.testing.assert_allclose(tape.gradient(total, g), eq17, rtol=1e-9)
+
+
+def test_batch_objective_j_combines_terms_of_eq_14(problem):
+    p = problem
+    wts = p["weights"]
+    s = p["class_vectors"][p["labels"]]
+    _, terms = objective.batch_objective(
+        *(tf.constant(p[x]) for x in "fhg"), tf.constant(p["labels"]),
+        tf.constant(s), tuple(map(tf.constant, p["banks"])),
+        tf.constant(p["bank_labels"]), tuple(map(tf.constant, p["w"])), wts)
+    t = {k: v.numpy() for k, v in terms.items()}
+    expected = (wts.a * t["nll_image_video"] + wts.b * t["nll_image_keyframe"]
+                + wts.c * t["nll_keyframe_video"]
+                + t["ae_f"] + t["ae_h"] + t["ae_g"] + t["ae_e"])
+    np.testing.assert_allclose(t["J"], expected, rtol=1e-12)
+    w_f = p["w"][0]
+    np.testing.assert_allclose(
+        t["ae_f"],
+        wts.beta * np.sum((p["f"] - s @ w_f) ** 2, 1)
+        + wts.lam * np.sum((p["f"] @ w_f.T - s) ** 2, 1), rtol=1e-10)

@@ -1,0 +1,83 @@
+"""A tiny DIVAFN model and random triplets, identical in every process (test helper).
+
+Run as a script it trains a few steps, optionally under MirroredStrategy on
+logical CPU devices, and saves banks and weights to an .npz for comparison.
+"""
+import argparse
+
+import numpy as np
+
+N, CLASSES, K_SEM, D, DV, SIZE, KEYFRAMES = 24, 3, 8, 16, 12, 63, 2
+
+
+def triplets(seed: int = 0) -> dict:
+    """Learnable triplets: each class has its own colour and video-feature centre."""
+    rng = np.random.default_rng(seed)
+    label = np.arange(N) % CLASSES
+    colours = rng.integers(0, 256, (CLASSES, 3))
+    centres = 2.0 * rng.normal(size=(CLASSES, DV))
+
+    def pixels(shape):
+        noise = rng.integers(-40, 41, shape)
+        colour = colours[label].reshape((N,) + (1,) * (len(shape) - 2) + (3,))
+        return np.clip(colour + noise, 0, 255).astype(np.uint8)
+
+    return dict(
+        image=pixels((N, SIZE, SIZE, 3)),
+        keyframes=pixels((N, KEYFRAMES, SIZE, SIZE, 3)),
+        video_feature=(centres[label] + rng.normal(size=(N, DV))).astype(np.float32),
+        label=label, index=np.arange(N))
+
+
+def build(optimizer="sgd", learning_rate=1e-3):
+    """The tiny model with weights drawn from a fixed numpy RNG (not TF's)."""
+    import keras
+    from divafn_tf import networks
+    from divafn_tf.model import Divafn
+    from divafn_tf.objective import ObjectiveWeights
+
+    cnn = networks.CnnFConfig(image_size=SIZE, width=0.125, fc_units=32,
+                              output_dim=D, dropout=0.0)
+    rng = np.random.default_rng(123)
+    model = Divafn(networks.build_cnn_f(cnn, "image_net"),
+                   networks.build_cnn_f(cnn, "keyframe_net"),
+                   networks.build_video_mlp(DV, 32, D),
+                   class_vectors=rng.normal(size=(CLASSES, K_SEM)),
+                   train_labels=np.arange(N) % CLASSES,
+                   weights=ObjectiveWeights())
+    for variable in model.trainable_variables:
+        variable.assign(0.05 * rng.normal(size=variable.shape).astype(np.float32))
+    for w in (model.w_f, model.w_h, model.w_g, model.w_e):
+        w.assign(0.1 * rng.normal(size=w.shape).astype(np.float32))
+    opt = (keras.optimizers.SGD(learning_rate) if optimizer == "sgd"
+           else keras.optimizers.Adam(learning_rate))
+    model.compile(optimizer=opt)
+    return model
+
+
+def train_and_save(devices: int, steps_epochs: int, out: str) -> None:
+    from divafn_tf import distribute
+    distribute.split_cpu(devices)
+    import tensorflow as tf
+    from divafn_tf import callbacks
+    strategy = (distribute.make_strategy("mirrored") if devices > 1
+                else tf.distribute.get_strategy())
+    assert strategy.num_replicas_in_sync == devices
+    data = triplets()
+    with strategy.scope():
+        model = build()
+    ordered = tf.data.Dataset.from_tensor_slices(data).batch(8)
+    callbacks.initialize_banks(model, ordered)
+    model.fit(ordered, epochs=steps_epochs, verbose=0)
+    np.savez(out, bank_f=model.bank_f.numpy(), bank_h=model.bank_h.numpy(),
+             bank_g=model.bank_g.numpy(),
+             **{f"w{i}": v.numpy() for i, v in enumerate(model.trainable_variables)})
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--devices", type=int, default=1)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    train_and_save(args.devices, args.epochs, args.out)
