@@ -43,6 +43,7 @@ class VideoRecognizer(tf.Module):
                                                  len(class_names))
         self.class_names = tf.constant(np.asarray(class_names, dtype=object))
         self.image_size = image_size
+        self.embedding_dim = model.embedding_dim
         self.serve = tf.function(self._serve, input_signature=[
             tf.TensorSpec(shape=None, dtype=tf.uint8, name="keyframes"),
             tf.TensorSpec(shape=[None, video_feature_dim], dtype=tf.float32,
@@ -63,11 +64,13 @@ class VideoRecognizer(tf.Module):
             shape[0], tf.shape(video_feature)[0],
             message="keyframes and video_feature must have the same N")
         frames = tf.reshape(keyframes, tf.concat([[-1], shape[2:]], 0))
+        frames.set_shape([None, None, None, 3])
         frames = tf.image.resize(frames, (self.image_size, self.image_size),
                                  antialias=True)
         frames = tf.cast(tf.clip_by_value(tf.round(frames), 0, 255), tf.uint8)
         h = self.keyframe_net(frames, training=False)
-        h = tf.reduce_mean(tf.reshape(h, [shape[0], shape[1], -1]), axis=1)
+        h = tf.reduce_mean(
+            tf.reshape(h, [shape[0], shape[1], self.embedding_dim]), axis=1)
         g = self.video_net(video_feature, training=False)
         fused = classifier.fused_features_tf(self.w_h, self.w_g, self.w_e, h, g)
         scores, class_id = self.scorer(fused)

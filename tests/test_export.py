@@ -1,0 +1,70 @@
+"""The exported SavedModel reproduces the in-process pipeline and scikit-learn exactly."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tiny_model
+from divafn_tf import classifier, evaluation, export
+
+CLASS_NAMES = ["wave", "jump", "clap"]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    model = tiny_model.build()
+    data = tiny_model.triplets()
+    videos = tf.data.Dataset.from_tensor_slices(
+        {k: data[k] for k in ("keyframes", "video_feature", "label")}).batch(8)
+    embedded = evaluation.embed_videos(model, videos)
+    svm = classifier.train_linear_svm(evaluation.fused(model, embedded),
+                                      embedded.labels)
+    path = export.export_saved_model(
+        model, svm, CLASS_NAMES, tiny_model.SIZE, tiny_model.DV,
+        str(tmp_path_factory.mktemp("model") / "export"))
+    return model, svm, data, tf.saved_model.load(path)
+
+
+def test_reloaded_signature_gives_scikit_learn_predictions(exported):
+    model, svm, data, loaded = exported
+    serve = loaded.signatures[export.SIGNATURE]
+    out = serve(keyframes=tf.constant(data["keyframes"]),
+                video_feature=tf.constant(data["video_feature"]))
+    h_g = model({"keyframes": data["keyframes"],
+                 "video_feature": data["video_feature"]})
+    fused = classifier.fused_features(
+        model.w_h.numpy(), model.w_g.numpy(), model.w_e.numpy(),
+        h_g["h"].numpy().astype(np.float64), h_g["g"].numpy().astype(np.float64))
+    np.testing.assert_allclose(out["fused_feature"], fused, rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(out["class_id"], svm.predict(fused))
+    np.testing.assert_allclose(out["scores"], svm.decision_function(fused),
+                               rtol=1e-4, atol=1e-4)
+    names = [n.decode() for n in out["class_name"].numpy()]
+    assert names == [CLASS_NAMES[i] for i in svm.predict(fused)]
+
+
+def test_single_keyframe_rank_4_and_other_sizes_are_served(exported):
+    _, _, data, loaded = exported
+    serve = loaded.signatures[export.SIGNATURE]
+    one = serve(keyframes=tf.constant(data["keyframes"][:, 0]),
+                video_feature=tf.constant(data["video_feature"]))
+    as_k1 = serve(keyframes=tf.constant(data["keyframes"][:, :1]),
+                  video_feature=tf.constant(data["video_feature"]))
+    np.testing.assert_array_equal(one["class_id"], as_k1["class_id"])
+    bigger = tf.image.resize(data["keyframes"][:, 0], (96, 80))
+    out = serve(keyframes=tf.cast(bigger, tf.uint8),
+                video_feature=tf.constant(data["video_feature"]))
+    assert out["scores"].shape == (tiny_model.N, len(CLASS_NAMES))
+
+
+def test_signature_rejects_wrong_shapes_and_dtypes(exported):
+    _, _, data, loaded = exported
+    serve = loaded.signatures[export.SIGNATURE]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="keyframes must"):
+        serve(keyframes=tf.zeros([2, 63, 63], tf.uint8),
+              video_feature=tf.zeros([2, tiny_model.DV]))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="same N"):
+        serve(keyframes=tf.zeros([3, 63, 63, 3], tf.uint8),
+              video_feature=tf.zeros([2, tiny_model.DV]))
+    with pytest.raises((TypeError, tf.errors.InvalidArgumentError), match="uint8"):
+        serve(keyframes=tf.zeros([2, 63, 63, 3], tf.float32),
+              video_feature=tf.zeros([2, tiny_model.DV]))
