@@ -93,7 +93,8 @@ def _select(pool: Pool, indices: np.ndarray) -> tf.data.Dataset:
     rank = tf.constant(rank)
     ds = pool.builder.as_dataset(split=POOL_SPLIT, shuffle_files=False)
     ds = ds.enumerate().map(lambda i, ex: (tf.gather(rank, i), ex))
-    return ds.filter(lambda r, ex: r >= 0)
+    ds = ds.filter(lambda r, ex: r >= 0)
+    return ds.apply(tf.data.experimental.assert_cardinality(len(indices)))
 
 
 def _triplet(rank, ex, image_size):
