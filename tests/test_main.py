@@ -1,0 +1,67 @@
+"""`python -m divafn_tf.main` end to end on the tiny synthetic dataset."""
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _scalar_tags(log_dir):
+    tags = set()
+    for path in glob.glob(os.path.join(log_dir, "**", "events.out.tfevents.*"),
+                          recursive=True):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            tags.update(value.tag for value in event.summary.value)
+    return tags
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("main")
+    model_dir = tmp / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "divafn_tf.main",
+         f"--flagfile={ROOT}/flags/tiny.cfg", f"--data_dir={tmp / 'data'}",
+         f"--model_dir={model_dir}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return model_dir, proc.stdout
+
+
+def test_main_writes_results_with_both_accuracies(tiny_run):
+    model_dir, stdout = tiny_run
+    results = json.loads((model_dir / "results.json").read_text())
+    for method in ("divafn", "svm"):
+        assert 0.0 <= results["accuracy"][method] <= 1.0
+    assert results["flags"]["dataset"] == "divafn/synthetic_tiny"
+    assert results["flags"]["epochs"] == 3
+    assert "DIVAFN (SVM on eq. 25 features)" in stdout
+    assert "SVM on the video feature alone" in stdout
+
+
+def test_main_logs_every_term_to_tensorboard(tiny_run):
+    model_dir, _ = tiny_run
+    tags = _scalar_tags(str(model_dir / "logs"))
+    for term in ("J", "nll_image_video", "nll_image_keyframe",
+                 "nll_keyframe_video", "ae_f", "ae_h", "ae_g", "ae_e",
+                 "learning_rate", "test_accuracy", "w_solve_seconds",
+                 "w_residual_max"):
+        assert f"epoch_{term}" in tags, (term, sorted(tags))
+    assert "banks/bank_f" in tags
+
+
+def test_main_exports_a_serving_savedmodel(tiny_run):
+    model_dir, _ = tiny_run
+    serve = tf.saved_model.load(str(model_dir / "export")).signatures[
+        "serving_default"]
+    dv = serve.structured_input_signature[1]["video_feature"].shape[1]
+    out = serve(keyframes=tf.zeros([2, 1, 40, 40, 3], tf.uint8),
+                video_feature=tf.zeros([2, dv]))
+    assert out["class_name"].shape == (2,)
+    assert np.all(np.isfinite(out["scores"].numpy()))
