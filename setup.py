@@ -13,6 +13,7 @@ INSTALL_REQUIRES = [
     "numpy==2.4.6",
     "scipy==1.17.1",
     "scikit-learn==1.9.1",
+    "threadpoolctl==3.8.0",
     "gensim==4.4.0",
     "absl-py==2.5.1",
     "opencv-python-headless==5.0.0.93",

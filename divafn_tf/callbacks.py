@@ -10,6 +10,7 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
+import threadpoolctl
 from absl import logging
 
 from divafn_tf import evaluation, sylvester
@@ -33,6 +34,18 @@ def initialize_banks(model: Divafn, ordered_triplets: tf.data.Dataset) -> None:
     model.set_banks(*(np.concatenate(parts[name]) for name in ("f", "h", "g")))
     logging.info("Banks F, H, G initialised from %d triplets in %.1f s",
                  model.bank_f.shape[0], time.perf_counter() - start)
+
+
+# Below this many flops (dim · n · min(dim, n)) a W solve runs on one BLAS
+# thread: inside a TensorFlow process, OpenBLAS's threads contend with TF's
+# pools and a 300 × 300 solve measured 0.04 s single-threaded but 0.6-7 s
+# multi-threaded on 2 cores. Large solves (B→U size) keep every thread.
+SINGLE_THREAD_SOLVE_FLOPS = 2e9
+
+
+def blas_threads_for(dim: int, n: int) -> int | None:
+    """BLAS threads for a W solve on a dim × n bank (None = library default)."""
+    return 1 if dim * n * min(dim, n) < SINGLE_THREAD_SOLVE_FLOPS else None
 
 
 class AutoencoderWeightsUpdate(keras.callbacks.Callback):
@@ -62,8 +75,10 @@ class AutoencoderWeightsUpdate(keras.callbacks.Callback):
         start = time.perf_counter()
         residuals = {}
         for name, bank in targets.items():
-            solution = sylvester.solve_autoencoder_w(
-                self.semantics, bank.T, self.beta, self.lam, self.method)
+            n, dim = bank.shape
+            with threadpoolctl.threadpool_limits(blas_threads_for(dim, n)):
+                solution = sylvester.solve_autoencoder_w(
+                    self.semantics, bank.T, self.beta, self.lam, self.method)
             getattr(model, name).assign(solution.w.astype(np.float32))
             residuals[name] = solution.relative_residual
         seconds = time.perf_counter() - start
