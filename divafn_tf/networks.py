@@ -17,9 +17,14 @@ DESIGN.md §3 and the paper's Figs. 1-3:
   so the embedded demo runs on a laptop CPU; the defaults are the paper's.
 * video network g(z; θz): fc 8192 ReLU → fc d (identity) on the video feature.
 
-The image networks take uint8 RGB pixels and subtract a mean image inside the
-model (MatConvNet style, pixels kept in 0..255), so a SavedModel serves raw
-frames.
+The image networks take uint8 RGB pixels and normalise them inside the model
+((x − mean) · pixel_scale), so a SavedModel serves raw frames. ImageNet
+CNN-F weights expect MatConvNet's 0..255 range (pixel_scale = 1); networks
+trained from random initialisation default to pixel_scale = 1/255, since
+He-initialised layers on 0..255 inputs give Θ = ½ fᵀg of order 1e6 and
+plain SGD at the paper's learning rate diverges. The new output layers (fc8
+and the video network's last layer) start from N(0, 0.01²), MatConvNet's
+initialisation of new layers (as in DCMH), so that Θ starts near 0.
 """
 from __future__ import annotations
 
@@ -34,6 +39,11 @@ IMAGENET_RGB_MEAN = (123.68, 116.779, 103.939)
 MIN_CNN_F_INPUT = 63
 
 
+def output_initializer() -> keras.initializers.Initializer:
+    """N(0, 0.01²): MatConvNet's initialisation of new layers (fc8)."""
+    return keras.initializers.RandomNormal(stddev=0.01)
+
+
 @dataclasses.dataclass(frozen=True)
 class CnnFConfig:
     """Shape of a CNN-F. Defaults are the paper's (DESIGN.md §3)."""
@@ -43,6 +53,7 @@ class CnnFConfig:
     fc_units: int = 4096
     output_dim: int = 4096
     dropout: float = 0.5
+    pixel_scale: float = 1.0 / 255.0
 
     def channels(self) -> tuple[int, int, int, int, int]:
         scale = lambda c: max(1, int(round(c * self.width)))  # noqa: E731
@@ -74,12 +85,13 @@ class LocalResponseNormalization(keras.layers.Layer):
                 "bias": self.bias, "alpha": self.alpha, "beta": self.beta}
 
 
-class SubtractMean(keras.layers.Layer):
-    """uint8 RGB pixels → float32 minus a fixed mean (per channel or full image)."""
+class NormalizePixels(keras.layers.Layer):
+    """uint8 RGB pixels → (float32 pixels − mean) · scale (mean per channel or full image)."""
 
-    def __init__(self, mean=IMAGENET_RGB_MEAN, **kwargs):
+    def __init__(self, mean=IMAGENET_RGB_MEAN, scale: float = 1.0, **kwargs):
         super().__init__(**kwargs)
         self.mean_value = np.asarray(mean, dtype=np.float32)
+        self.scale = float(scale)
 
     def build(self, input_shape):
         self.mean = self.add_weight(
@@ -87,10 +99,11 @@ class SubtractMean(keras.layers.Layer):
             initializer=keras.initializers.Constant(self.mean_value))
 
     def call(self, inputs):
-        return tf.cast(inputs, tf.float32) - self.mean
+        return (tf.cast(inputs, tf.float32) - self.mean) * self.scale
 
     def get_config(self):
-        return {**super().get_config(), "mean": self.mean_value.tolist()}
+        return {**super().get_config(), "mean": self.mean_value.tolist(),
+                "scale": self.scale}
 
 
 def build_cnn_f(config: CnnFConfig, name: str) -> keras.Model:
@@ -105,7 +118,7 @@ def build_cnn_f(config: CnnFConfig, name: str) -> keras.Model:
     layers = keras.layers
     inputs = keras.Input((config.image_size, config.image_size, 3),
                          dtype="uint8", name=f"{name}_pixels")
-    x = SubtractMean(name=f"{name}_mean")(inputs)
+    x = NormalizePixels(scale=config.pixel_scale, name=f"{name}_normalize")(inputs)
     x = layers.Conv2D(c1, 11, strides=4, activation="relu",
                       kernel_initializer=he(), name=f"{name}_conv1")(x)
     x = LocalResponseNormalization(name=f"{name}_norm1")(x)
@@ -126,7 +139,8 @@ def build_cnn_f(config: CnnFConfig, name: str) -> keras.Model:
         x = layers.Dense(config.fc_units, activation="relu",
                          kernel_initializer=he(), name=f"{name}_fc{i}")(x)
         x = layers.Dropout(config.dropout, name=f"{name}_drop{i}")(x)
-    outputs = layers.Dense(config.output_dim, name=f"{name}_fc8")(x)
+    outputs = layers.Dense(config.output_dim, kernel_initializer=output_initializer(),
+                           name=f"{name}_fc8")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -137,5 +151,6 @@ def build_video_mlp(feature_dim: int, hidden_units: int, output_dim: int,
     x = keras.layers.Dense(hidden_units, activation="relu",
                            kernel_initializer=keras.initializers.HeNormal(),
                            name=f"{name}_fc1")(inputs)
-    outputs = keras.layers.Dense(output_dim, name=f"{name}_fc2")(x)
+    outputs = keras.layers.Dense(output_dim, kernel_initializer=output_initializer(),
+                                 name=f"{name}_fc2")(x)
     return keras.Model(inputs, outputs, name=name)

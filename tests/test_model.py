@@ -13,13 +13,13 @@ HERE = os.path.dirname(__file__)
 
 
 def test_j_decreases_over_epochs():
-    model = tiny_model.build(optimizer="adam", learning_rate=1e-3)
+    model = tiny_model.build(optimizer="adam", learning_rate=3e-3)
     data = tf.data.Dataset.from_tensor_slices(tiny_model.triplets()).batch(8)
     callbacks.initialize_banks(model, data)
     history = model.fit(data.shuffle(64, seed=0), epochs=10, verbose=0).history
     j = history["J"]
     assert np.all(np.isfinite(j))
-    assert j[-1] < 0.9 * j[0], j
+    assert j[-1] < 0.85 * j[0], j
     assert j[-1] < min(j[:5]), j
     for name in ("nll_image_video", "nll_image_keyframe", "nll_keyframe_video",
                  "ae_f", "ae_h", "ae_g", "ae_e"):
