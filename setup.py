@@ -29,8 +29,6 @@ setup(
     python_requires=">=3.11,<3.12",
     packages=find_packages(include=["divafn_tf", "divafn_tf.*",
                                     "tfds_builders", "tfds_builders.*"]),
-    package_data={"tfds_builders.divafn": ["*.txt", "dummy_data/**/*"]},
-    include_package_data=True,
     install_requires=INSTALL_REQUIRES,
     extras_require={"test": ["pytest==9.2.0"]},
 )

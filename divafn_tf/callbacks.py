@@ -27,10 +27,20 @@ def initialize_banks(model: Divafn, ordered_triplets: tf.data.Dataset) -> None:
     """
     start = time.perf_counter()
     parts = {"f": [], "h": [], "g": []}
+    indices, labels = [], []
     for batch in ordered_triplets:
         out = model(batch, training=False)
         for name in parts:
             parts[name].append(out[name].numpy())
+        indices.append(batch["index"].numpy())
+        labels.append(batch["label"].numpy())
+    n = len(model.train_labels)
+    if not np.array_equal(np.concatenate(indices), np.arange(n)):
+        raise ValueError("initialize_banks: the triplets must come in bank "
+                         "order, with index 0..n-1")
+    if not np.array_equal(np.concatenate(labels), model.train_labels):
+        raise ValueError("initialize_banks: the triplets' labels differ from "
+                         "the model's train_labels (bank rows would be mislabelled)")
     model.set_banks(*(np.concatenate(parts[name]) for name in ("f", "h", "g")))
     logging.info("Banks F, H, G initialised from %d triplets in %.1f s",
                  model.bank_f.shape[0], time.perf_counter() - start)
@@ -51,7 +61,9 @@ def blas_threads_for(dim: int, n: int) -> int | None:
 class AutoencoderWeightsUpdate(keras.callbacks.Callback):
     """W_F, W_H, W_G, W_E from the banks by the Sylvester equation (eqs. 18-24).
 
-    Solved before the first epoch and then every ``every_n_epochs`` epochs.
+    Solved before the first epoch, every ``every_n_epochs`` epochs, and at
+    the end of training if the last epoch did not solve (so the final SVM
+    always sees W of the final banks).
     Logs ``w_solve_seconds`` and ``w_residual_max`` (the largest relative
     residual ‖AW + WB − C‖/‖C‖ of the four solves).
     """
@@ -66,8 +78,10 @@ class AutoencoderWeightsUpdate(keras.callbacks.Callback):
         self.beta, self.lam, self.method = beta, lam, method
         self.every_n_epochs = every_n_epochs
         self.last: dict[str, float] = {}
+        self.stale = True
 
     def solve(self) -> dict[str, float]:
+        """Solves the four W from the current banks; returns time and residual."""
         model: Divafn = self.model
         f, h, g = (b.numpy() for b in (model.bank_f, model.bank_h, model.bank_g))
         targets = {"w_f": f, "w_h": h, "w_g": g,
@@ -87,16 +101,22 @@ class AutoencoderWeightsUpdate(keras.callbacks.Callback):
         logging.info("W solved (%s) in %.2f s; relative residuals %s",
                      self.method, seconds,
                      ", ".join(f"{k}={v:.1e}" for k, v in residuals.items()))
+        self.stale = False
         return self.last
 
     def on_train_begin(self, logs=None):
         self.solve()
 
     def on_epoch_end(self, epoch, logs=None):
+        self.stale = True
         if (epoch + 1) % self.every_n_epochs == 0:
             self.solve()
         if logs is not None:
             logs.update(self.last)
+
+    def on_train_end(self, logs=None):
+        if self.stale:
+            self.solve()
 
 
 class PeriodicEvaluation(keras.callbacks.Callback):

@@ -16,9 +16,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-import tfds_builders.divafn  # noqa: F401  (registers the "divafn" builder)
-
-POOL_SPLIT = "pool"
+from tfds_builders.divafn.divafn_dataset_builder import POOL_SPLIT
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,9 +79,19 @@ def split_by_ratio(labels: np.ndarray, ratio: float, seed: int,
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
 
 
-def _resize_uint8(images: tf.Tensor, size: int) -> tf.Tensor:
-    resized = tf.image.resize(images, (size, size), antialias=True)
-    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
+def resize_uint8(images: tf.Tensor, size: int) -> tf.Tensor:
+    """uint8 images [..., H, W, 3] → uint8 [..., size, size, 3] (antialiased).
+
+    The one resize of the project: training, evaluation and the SavedModel
+    all call it, so served frames are prepared exactly as trained ones.
+    """
+    shape = tf.shape(images)
+    flat = tf.reshape(images, tf.concat([[-1], shape[-3:]], axis=0))
+    resized = tf.image.resize(flat, (size, size), antialias=True)
+    resized = tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
+    out = tf.reshape(resized, tf.concat([shape[:-3], [size, size, 3]], axis=0))
+    out.set_shape(images.shape[:-3].concatenate([size, size, 3]))
+    return out
 
 
 def _select(pool: Pool, indices: np.ndarray) -> tf.data.Dataset:
@@ -97,36 +105,43 @@ def _select(pool: Pool, indices: np.ndarray) -> tf.data.Dataset:
     return ds.apply(tf.data.experimental.assert_cardinality(len(indices)))
 
 
-def _triplet(rank, ex, image_size):
-    return {
-        "image": _resize_uint8(ex["image"], image_size),
-        "keyframes": _resize_uint8(ex["keyframes"], image_size),
-        "video_feature": ex["video_feature"],
-        "label": ex["label"],
-        "index": rank,
-    }
+def _triplets(pool: Pool, train_indices: np.ndarray,
+              image_size: int) -> tf.data.Dataset:
+    """Decoded training triplets in bank order, each with its bank ``index``."""
+    def to_triplet(rank, ex):
+        return {
+            "image": resize_uint8(ex["image"], image_size),
+            "keyframes": resize_uint8(ex["keyframes"], image_size),
+            "video_feature": ex["video_feature"],
+            "label": ex["label"],
+            "index": rank,
+        }
+    return _select(pool, train_indices).map(
+        to_triplet, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
 def training_dataset(pool: Pool, train_indices: np.ndarray, image_size: int,
-                     batch_size: int, seed: int, cache: bool = True
-                     ) -> tf.data.Dataset:
-    """Shuffled training triplets: image, keyframes, video_feature, label, index."""
-    ds = _select(pool, train_indices).map(
-        lambda rank, ex: _triplet(rank, ex, image_size),
-        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+                     batch_size: int, seed: int, cache: bool = True,
+                     drop_remainder: bool = False) -> tf.data.Dataset:
+    """Shuffled training triplets: image, keyframes, video_feature, label, index.
+
+    ``drop_remainder`` drops each epoch's last partial batch: needed with
+    several replicas, where a replica handed an empty slice of that batch
+    fails in the convolutions. Reshuffling still visits every triplet.
+    """
+    ds = _triplets(pool, train_indices, image_size)
     if cache:
         ds = ds.cache()
     ds = ds.shuffle(len(train_indices), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(
+        tf.data.AUTOTUNE)
 
 
 def ordered_triplets(pool: Pool, train_indices: np.ndarray, image_size: int,
                      batch_size: int) -> tf.data.Dataset:
     """The training triplets in bank order (no shuffling), for filling the banks."""
-    ds = _select(pool, train_indices).map(
-        lambda rank, ex: _triplet(rank, ex, image_size),
-        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return _triplets(pool, train_indices, image_size).batch(
+        batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def video_dataset(pool: Pool, indices: np.ndarray, image_size: int,
@@ -134,7 +149,7 @@ def video_dataset(pool: Pool, indices: np.ndarray, image_size: int,
     """Videos at ``indices`` in pool order: keyframes, video_feature, label."""
     def to_video(rank, ex):
         return {
-            "keyframes": _resize_uint8(ex["keyframes"], image_size),
+            "keyframes": resize_uint8(ex["keyframes"], image_size),
             "video_feature": ex["video_feature"],
             "label": ex["label"],
         }

@@ -43,8 +43,8 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
 
 def is_chief() -> bool:
     """True unless TF_CONFIG names this process a non-chief worker."""
-    task = json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {})
-    cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
+    tf_config = json.loads(os.environ.get("TF_CONFIG", "{}"))
+    task, cluster = tf_config.get("task", {}), tf_config.get("cluster", {})
     if not task:
         return True
     if "chief" in cluster:

@@ -22,8 +22,10 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from divafn_tf import classifier
-from divafn_tf.model import Divafn
+from sklearn.pipeline import Pipeline
+
+from divafn_tf import classifier, data
+from divafn_tf.model import Divafn, mean_keyframe_embedding
 
 SIGNATURE = "serving_default"
 
@@ -31,7 +33,7 @@ SIGNATURE = "serving_default"
 class VideoRecognizer(tf.Module):
     """Keyframe net + video net + W_H, W_G, W_E + SVM, one tf.function."""
 
-    def __init__(self, model: Divafn, svm_pipeline, class_names: list[str],
+    def __init__(self, model: Divafn, svm_pipeline: Pipeline, class_names: list[str],
                  image_size: int, video_feature_dim: int):
         super().__init__(name="divafn_video_recognizer")
         self.keyframe_net = model.keyframe_net
@@ -57,20 +59,16 @@ class VideoRecognizer(tf.Module):
         keyframes = tf.cond(tf.rank(keyframes) == 4,
                             lambda: tf.expand_dims(keyframes, 1),
                             lambda: keyframes)
-        shape = tf.shape(keyframes)
         tf.debugging.assert_equal(
-            shape[-1], 3, message="keyframes must have 3 (RGB) channels")
+            tf.shape(keyframes)[-1], 3,
+            message="keyframes must have 3 (RGB) channels")
         tf.debugging.assert_equal(
-            shape[0], tf.shape(video_feature)[0],
+            tf.shape(keyframes)[0], tf.shape(video_feature)[0],
             message="keyframes and video_feature must have the same N")
-        frames = tf.reshape(keyframes, tf.concat([[-1], shape[2:]], 0))
-        frames.set_shape([None, None, None, 3])
-        frames = tf.image.resize(frames, (self.image_size, self.image_size),
-                                 antialias=True)
-        frames = tf.cast(tf.clip_by_value(tf.round(frames), 0, 255), tf.uint8)
-        h = self.keyframe_net(frames, training=False)
-        h = tf.reduce_mean(
-            tf.reshape(h, [shape[0], shape[1], self.embedding_dim]), axis=1)
+        keyframes.set_shape([None, None, None, None, 3])
+        h = mean_keyframe_embedding(
+            self.keyframe_net, data.resize_uint8(keyframes, self.image_size),
+            self.embedding_dim)
         g = self.video_net(video_feature, training=False)
         fused = classifier.fused_features_tf(self.w_h, self.w_g, self.w_e, h, g)
         scores, class_id = self.scorer(fused)
@@ -79,7 +77,7 @@ class VideoRecognizer(tf.Module):
                 "class_name": tf.gather(self.class_names, class_id)}
 
 
-def export_saved_model(model: Divafn, svm_pipeline, class_names: list[str],
+def export_saved_model(model: Divafn, svm_pipeline: Pipeline, class_names: list[str],
                        image_size: int, video_feature_dim: int,
                        export_dir: str) -> str:
     """Writes the SavedModel to ``export_dir`` (atomically: temp dir, rename)."""

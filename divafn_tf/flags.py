@@ -8,15 +8,14 @@ from absl import flags
 
 # Data
 flags.DEFINE_string("dataset", "divafn/synthetic",
-                    "TFDS name/config of the triplet pool, e.g. divafn/synthetic, "
-                    "divafn/a2u. Built on first use (the synthetic configs need "
-                    "no download).")
+                    "TFDS name/config of the triplet pool, e.g. divafn/synthetic "
+                    "or divafn/synthetic_tiny. Built on first use (the synthetic "
+                    "configs need no download).")
 flags.DEFINE_string("data_dir", None,
                     "TFDS data directory (default: TFDS's, ~/tensorflow_datasets).")
 flags.DEFINE_float("train_ratio", 0.1,
-                   "Share r of each class's triplets used for training; the "
-                   "rest are the test videos (paper: 0.1 ... 0.5).", lower_bound=0.0,
-                   upper_bound=1.0)
+                   "Share r of each class's triplets used for training, in "
+                   "(0, 1); the rest are the test videos (paper: 0.1 ... 0.5).")
 flags.DEFINE_integer("image_size", 224,
                      "Side of the square input of the image and keyframe "
                      "networks (paper: 224; at least 63 for CNN-F).")
@@ -82,3 +81,12 @@ flags.DEFINE_integer("num_cpu_devices", 1,
                      "Split the CPU into this many logical devices (to run "
                      "--strategy=mirrored on a CPU-only machine).", lower_bound=1)
 flags.DEFINE_integer("seed", 0, "Seed of weights, data order and the split.")
+
+
+flags.register_validator(
+    "train_ratio", lambda r: 0.0 < r < 1.0,
+    message="--train_ratio must be strictly between 0 and 1")
+flags.register_multi_flags_validator(
+    ["num_cpu_devices", "strategy"],
+    lambda f: f["num_cpu_devices"] == 1 or f["strategy"] == "mirrored",
+    message="--num_cpu_devices > 1 only applies with --strategy=mirrored")

@@ -20,11 +20,12 @@ FLAGS = flags.FLAGS
 
 
 def config_from_flags() -> train.RunConfig:
+    """The parsed flags as a RunConfig (field names are flag names)."""
     return train.RunConfig(**{field.name: getattr(FLAGS, field.name)
                               for field in dataclasses.fields(train.RunConfig)})
 
 
-def main(argv):
+def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     logging.set_verbosity(logging.INFO)

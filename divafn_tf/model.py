@@ -39,6 +39,15 @@ from divafn_tf import objective
 from divafn_tf.objective import ObjectiveWeights
 
 
+def mean_keyframe_embedding(keyframe_net: keras.Model, keyframes: tf.Tensor,
+                            dim: int, training: bool = False) -> tf.Tensor:
+    """h of a video (DESIGN.md §5): keyframes [B, K, S, S, 3] → mean_k h(y_k), [B, d]."""
+    shape = tf.shape(keyframes)
+    flat = tf.reshape(keyframes, tf.concat([[-1], shape[2:]], axis=0))
+    h = keyframe_net(flat, training=training)
+    return tf.reduce_mean(tf.reshape(h, [shape[0], shape[1], dim]), axis=1)
+
+
 METRIC_NAMES = ("J", "nll_image_video", "nll_image_keyframe",
                 "nll_keyframe_video", "ae_f", "ae_h", "ae_g", "ae_e")
 
@@ -61,7 +70,6 @@ class Divafn(keras.Model):
         dim = int(video_net.outputs[0].shape[-1])
         k = self.class_vectors.shape[1]
         self.embedding_dim = dim
-        self.semantic_dim = k
 
         def state(name, shape, dtype="float32"):
             # "only_first_replica": every replica holds the same bank and
@@ -81,18 +89,11 @@ class Divafn(keras.Model):
                          for name in METRIC_NAMES}
 
     # ----- forward passes ------------------------------------------------
-    def keyframe_embedding(self, keyframes: tf.Tensor,
-                           training: bool = False) -> tf.Tensor:
-        """h for videos: keyframes [B, K, S, S, 3] → mean over K of h(y) [B, d]."""
-        shape = tf.shape(keyframes)
-        flat = tf.reshape(keyframes, tf.concat([[-1], shape[2:]], axis=0))
-        h = self.keyframe_net(flat, training=training)
-        return tf.reduce_mean(tf.reshape(h, [shape[0], shape[1], -1]), axis=1)
-
-    def call(self, inputs, training=False):
+    def call(self, inputs: dict, training: bool = False) -> dict:
         """{"keyframes", "video_feature"[, "image"]} → {"h", "g"[, "f"]}."""
         outputs = {
-            "h": self.keyframe_embedding(inputs["keyframes"], training),
+            "h": mean_keyframe_embedding(self.keyframe_net, inputs["keyframes"],
+                                         self.embedding_dim, training),
             "g": self.video_net(inputs["video_feature"], training=training),
         }
         if "image" in inputs:
@@ -107,7 +108,13 @@ class Divafn(keras.Model):
     def _semantics_of(self, labels: tf.Tensor) -> tf.Tensor:
         return tf.gather(tf.constant(self.class_vectors), labels)
 
-    def train_step(self, data):
+    def train_step(self, data) -> dict:
+        """One SGD step of θx, θy, θz (paper §III.D.1-3) and the bank update.
+
+        The batch's f, h, g meet the banks in ``objective.batch_objective``
+        (eq. 14; its gradients are eqs. 15-17), each network gets its one
+        gradient step, then the batch rows are written into F, H, G.
+        """
         data, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         labels = tf.cast(data["label"], tf.int32)
         index = tf.cast(data["index"], tf.int32)

@@ -72,6 +72,7 @@ def build_model(config: RunConfig, class_vectors: np.ndarray,
 
 
 def make_optimizer(config: RunConfig) -> keras.optimizers.Optimizer:
+    """--optimizer: plain SGD (the paper's), SGD with momentum 0.9, or Adam."""
     if config.optimizer == "sgd":
         return keras.optimizers.SGD(config.learning_rate)
     if config.optimizer == "momentum":
@@ -87,6 +88,12 @@ def run(config: RunConfig,
     started = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
     strategy = strategy or distribute.make_strategy(config.strategy)
+    replicas = strategy.num_replicas_in_sync
+    if config.batch_size % replicas:
+        raise ValueError(
+            f"--batch_size={config.batch_size} must be a multiple of the "
+            f"{replicas} replicas of --strategy={config.strategy}: each replica "
+            f"takes an equal share of the global batch")
     chief = distribute.is_chief()
 
     logging.info("Loading %s", config.dataset)
@@ -122,8 +129,10 @@ def run(config: RunConfig,
                                  config.histogram_every),
         keras.callbacks.TensorBoard(log_dir=log_dir, write_graph=False),
     ]
-    model.fit(data.training_dataset(pool, train_idx, config.image_size, batch,
-                                    config.seed, config.cache),
+    model.fit(data.training_dataset(
+                  pool, train_idx, config.image_size, batch, config.seed,
+                  config.cache,
+                  drop_remainder=replicas > 1),
               epochs=config.epochs, callbacks=fit_callbacks, verbose=2)
 
     logging.info("Evaluating: SVM on eq. (25) features and on the video feature")

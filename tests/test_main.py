@@ -37,10 +37,14 @@ def tiny_run(tmp_path_factory):
 def test_main_writes_results_with_both_accuracies(tiny_run):
     model_dir, stdout = tiny_run
     results = json.loads((model_dir / "results.json").read_text())
+    chance = 1.0 / results["num_classes"]
     for method in ("divafn", "svm"):
         assert 0.0 <= results["accuracy"][method] <= 1.0
+    # The video feature separates the synthetic motions: far above chance.
+    assert results["accuracy"]["svm"] > 2 * chance
     assert results["flags"]["dataset"] == "divafn/synthetic_tiny"
     assert results["flags"]["epochs"] == 3
+    assert results["num_train"] + results["num_test"] == 48
     assert "DIVAFN (SVM on eq. 25 features)" in stdout
     assert "SVM on the video feature alone" in stdout
 

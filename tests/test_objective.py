@@ -99,21 +99,36 @@ def test_batch_objective_gradients_match_eqs_15_to_17(problem):
     np.testing.assert_allclose(tape.gradient(total, g), eq17, rtol=1e-9)
 
 
-def test_batch_objective_j_combines_terms_of_eq_14(problem):
-    p = problem
-    wts = p["weights"]
-    s = p["class_vectors"][p["labels"]]
+def test_reported_j_is_eq_14_over_n_when_the_batch_is_the_whole_set():
+    """Batch = all n samples and banks = their outputs: mean J = J(eq. 14) / n."""
+    rng = np.random.default_rng(2)
+    n, d, k, classes = 9, 5, 4, 3
+    f, h, g = (rng.normal(size=(n, d)) for _ in range(3))
+    labels = rng.integers(0, classes, n)
+    s = rng.normal(size=(classes, k))[labels]
+    w_f, w_h, w_g = (rng.normal(size=(k, d)) for _ in range(3))
+    w_e = rng.normal(size=(k, 2 * d))
+    wts = objective.ObjectiveWeights(a=0.3, b=0.2, c=1.0, beta=0.1, lam=0.05)
     _, terms = objective.batch_objective(
-        *(tf.constant(p[x]) for x in "fhg"), tf.constant(p["labels"]),
-        tf.constant(s), tuple(map(tf.constant, p["banks"])),
-        tf.constant(p["bank_labels"]), tuple(map(tf.constant, p["w"])), wts)
-    t = {k: v.numpy() for k, v in terms.items()}
-    expected = (wts.a * t["nll_image_video"] + wts.b * t["nll_image_keyframe"]
-                + wts.c * t["nll_keyframe_video"]
-                + t["ae_f"] + t["ae_h"] + t["ae_g"] + t["ae_e"])
-    np.testing.assert_allclose(t["J"], expected, rtol=1e-12)
-    w_f = p["w"][0]
-    np.testing.assert_allclose(
-        t["ae_f"],
-        wts.beta * np.sum((p["f"] - s @ w_f) ** 2, 1)
-        + wts.lam * np.sum((p["f"] @ w_f.T - s) ** 2, 1), rtol=1e-10)
+        *(tf.constant(x) for x in (f, h, g)), tf.constant(labels),
+        tf.constant(s), tuple(map(tf.constant, (f, h, g))), tf.constant(labels),
+        tuple(map(tf.constant, (w_f, w_h, w_g, w_e))), wts)
+
+    # Eq. (14) with the paper's column matrices, built in full.
+    F, H, G, S = f.T, h.T, g.T, s.T
+    E = np.vstack([H, G])
+    M = (labels[:, None] == labels[None, :]).astype(float)
+
+    def nll(theta):
+        return np.sum(np.log1p(np.exp(theta)) - M * theta)
+
+    def ae(X, W):
+        return (wts.beta * np.linalg.norm(X - W.T @ S) ** 2
+                + wts.lam * np.linalg.norm(W @ X - S) ** 2)
+
+    j = (wts.a * nll(0.5 * F.T @ G) + wts.b * nll(0.5 * F.T @ H)
+         + wts.c * nll(0.5 * H.T @ G)
+         + ae(F, w_f) + ae(H, w_h) + ae(G, w_g) + ae(E, w_e))
+    np.testing.assert_allclose(np.mean(terms["J"]), j / n, rtol=1e-10)
+    np.testing.assert_allclose(np.mean(terms["nll_keyframe_video"]),
+                               nll(0.5 * H.T @ G) / n, rtol=1e-10)

@@ -216,10 +216,11 @@ class Divafn(tfds.core.GeneratorBasedBuilder):
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         cfg = self.builder_config
         if cfg.synthetic is None:
-            raise NotImplementedError(
-                f"config {cfg.name!r}: only synthetic raw data can be made yet")
-        raw_dir = synthetic.ensure_raw_dir(dl_manager.download_dir, cfg.synthetic,
-                                           cfg.image_size, cfg.video_feature_dim)
+            raw_dir = dl_manager.manual_dir
+        else:
+            raw_dir = synthetic.ensure_raw_dir(
+                dl_manager.download_dir, cfg.synthetic, cfg.image_size,
+                cfg.video_feature_dim)
         index = read_raw_dir(raw_dir, cfg.class_names)
         kv = semantics.load_word_vectors(index.word2vec, binary=True)
         self.info.metadata["class_phrases"] = index.phrases

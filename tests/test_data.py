@@ -1,0 +1,53 @@
+"""The triplet pool, the per-class ratio split and the bank index."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tiny_model
+from divafn_tf import callbacks, data
+
+
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory):
+    return data.load_pool("divafn/synthetic_tiny",
+                          str(tmp_path_factory.mktemp("tfds")))
+
+
+def test_split_is_per_class_seeded_and_disjoint():
+    labels = np.repeat(np.arange(4), [10, 20, 3, 2])
+    train, test = data.split_by_ratio(labels, 0.3, seed=7)
+    assert not set(train) & set(test)
+    assert len(train) + len(test) == len(labels)
+    np.testing.assert_array_equal(np.bincount(labels[train]), [3, 6, 1, 1])
+    again, _ = data.split_by_ratio(labels, 0.3, seed=7)
+    other, _ = data.split_by_ratio(labels, 0.3, seed=8)
+    np.testing.assert_array_equal(train, again)
+    assert not np.array_equal(train, other)
+
+
+def test_split_rejects_a_class_too_small_to_test():
+    with pytest.raises(ValueError, match="class 'jump' has 1 triplet"):
+        data.split_by_ratio(np.array([0, 0, 1]), 0.5, 0, ["wave", "jump"])
+
+
+def test_training_index_is_the_rank_among_training_triplets(pool):
+    train, _ = data.split_by_ratio(pool.labels, 0.3, seed=0)
+    seen = {}
+    for batch in data.training_dataset(pool, train, 64, 5, seed=0):
+        for index, label in zip(batch["index"].numpy(), batch["label"].numpy()):
+            seen[int(index)] = int(label)
+    assert sorted(seen) == list(range(len(train)))
+    np.testing.assert_array_equal([seen[i] for i in range(len(train))],
+                                  pool.labels[train])
+    batch = next(iter(data.training_dataset(pool, train, 64, 5, seed=0)))
+    assert batch["image"].shape[1:] == (64, 64, 3)
+    assert batch["keyframes"].dtype == tf.uint8
+
+
+def test_initialize_banks_rejects_triplets_out_of_bank_order():
+    model = tiny_model.build()
+    triplets = tiny_model.triplets()
+    shuffled = {k: v[::-1] for k, v in triplets.items()}
+    with pytest.raises(ValueError, match="bank order"):
+        callbacks.initialize_banks(
+            model, tf.data.Dataset.from_tensor_slices(shuffled).batch(8))
