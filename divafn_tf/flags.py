@@ -6,81 +6,85 @@ Defaults are the paper's best settings (§IV.B) unless a flag says otherwise.
 """
 from absl import flags
 
+from divafn_tf.config import RunConfig
+
+_DEFAULT = RunConfig()
+
 # Data
-flags.DEFINE_string("dataset", "divafn/synthetic",
+flags.DEFINE_string("dataset", _DEFAULT.dataset,
                     "TFDS name/config of the triplet pool, e.g. divafn/synthetic "
                     "or divafn/synthetic_tiny. Built on first use (the synthetic "
                     "configs need no download).")
-flags.DEFINE_string("data_dir", None,
+flags.DEFINE_string("data_dir", _DEFAULT.data_dir,
                     "TFDS data directory (default: TFDS's, ~/tensorflow_datasets).")
-flags.DEFINE_float("train_ratio", 0.1,
+flags.DEFINE_float("train_ratio", _DEFAULT.train_ratio,
                    "Share r of each class's triplets used for training, in "
                    "(0, 1); the rest are the test videos (paper: 0.1 ... 0.5).")
-flags.DEFINE_integer("image_size", 224,
+flags.DEFINE_integer("image_size", _DEFAULT.image_size,
                      "Side of the square input of the image and keyframe "
                      "networks (paper: 224; at least 63 for CNN-F).")
-flags.DEFINE_boolean("cache", True,
+flags.DEFINE_boolean("cache", _DEFAULT.cache,
                      "Cache the decoded training triplets in memory (turn off "
                      "for training sets that do not fit in RAM).")
 
 # Networks
-flags.DEFINE_integer("d", 4096, "Dimension d of the shared space (fc8 outputs).",
+flags.DEFINE_integer("d", _DEFAULT.d, "Dimension d of the shared space (fc8 outputs).",
                      lower_bound=1)
-flags.DEFINE_float("cnn_width", 1.0,
+flags.DEFINE_float("cnn_width", _DEFAULT.cnn_width,
                    "Multiplier of CNN-F's convolution channels (1 = paper).",
                    lower_bound=0.0)
-flags.DEFINE_integer("fc_units", 4096, "Width of CNN-F's fc6 and fc7 (paper: 4096).",
+flags.DEFINE_integer("fc_units", _DEFAULT.fc_units, "Width of CNN-F's fc6 and fc7 (paper: 4096).",
                      lower_bound=1)
-flags.DEFINE_integer("video_hidden", 8192,
+flags.DEFINE_integer("video_hidden", _DEFAULT.video_hidden,
                      "Hidden units of the video network (paper: 8192).", lower_bound=1)
-flags.DEFINE_float("dropout", 0.5, "Dropout rate after fc6 and fc7.",
+flags.DEFINE_float("dropout", _DEFAULT.dropout, "Dropout rate after fc6 and fc7.",
                    lower_bound=0.0, upper_bound=1.0)
 
 # Objective, eq. (14)
-flags.DEFINE_float("a", 0.1, "Weight a of the image-video likelihood NLL(Θ1, M1).")
-flags.DEFINE_float("b", 0.1, "Weight b of the image-keyframe likelihood NLL(Θ2, M2).")
-flags.DEFINE_float("c", 1.0, "Weight c of the keyframe-video likelihood NLL(Θ3, M3).")
-flags.DEFINE_float("beta", 0.1, "Weight β of the autoencoders' decoder terms.")
-flags.DEFINE_float("lam", 0.01, "Weight λ of the autoencoders' encoder terms.")
+flags.DEFINE_float("a", _DEFAULT.a, "Weight a of the image-video likelihood NLL(Θ1, M1).")
+flags.DEFINE_float("b", _DEFAULT.b, "Weight b of the image-keyframe likelihood NLL(Θ2, M2).")
+flags.DEFINE_float("c", _DEFAULT.c, "Weight c of the keyframe-video likelihood NLL(Θ3, M3).")
+flags.DEFINE_float("beta", _DEFAULT.beta, "Weight β of the autoencoders' decoder terms.")
+flags.DEFINE_float("lam", _DEFAULT.lam, "Weight λ of the autoencoders' encoder terms.")
 
 # Optimisation
-flags.DEFINE_enum("optimizer", "sgd", ["sgd", "momentum", "adam"],
+flags.DEFINE_enum("optimizer", _DEFAULT.optimizer, ["sgd", "momentum", "adam"],
                   "Optimizer of the three networks (paper: plain SGD).")
-flags.DEFINE_float("learning_rate", 1e-4, "Learning rate (paper: 1e-4).")
-flags.DEFINE_integer("batch_size", 64, "Global mini-batch size (paper: 64).",
+flags.DEFINE_float("learning_rate", _DEFAULT.learning_rate, "Learning rate (paper: 1e-4).")
+flags.DEFINE_integer("batch_size", _DEFAULT.batch_size, "Global mini-batch size (paper: 64).",
                      lower_bound=1)
-flags.DEFINE_integer("epochs", 100,
+flags.DEFINE_integer("epochs", _DEFAULT.epochs,
                      "Passes over the training triplets (the paper's 100 "
                      "iterations).", lower_bound=1)
-flags.DEFINE_enum("w_solver", "min_norm", ["min_norm", "bartels_stewart"],
+flags.DEFINE_enum("w_solver", _DEFAULT.w_solver, ["min_norm", "bartels_stewart"],
                   "Sylvester solver for W (eqs. 18-24): min_norm (eigen/SVD, "
                   "minimum-norm on singular problems) or bartels_stewart "
                   "(scipy.linalg.solve_sylvester, the paper's).")
-flags.DEFINE_integer("w_update_every", 1, "Solve W every this many epochs.",
+flags.DEFINE_integer("w_update_every", _DEFAULT.w_update_every, "Solve W every this many epochs.",
                      lower_bound=1)
 
 # Evaluation and outputs
-flags.DEFINE_float("svm_c", 1.0, "Regularisation C of the linear SVMs.")
-flags.DEFINE_integer("eval_every", 0,
+flags.DEFINE_float("svm_c", _DEFAULT.svm_c, "Regularisation C of the linear SVMs.")
+flags.DEFINE_integer("eval_every", _DEFAULT.eval_every,
                      "Test accuracy every this many epochs into TensorBoard "
                      "(0 = only at the end).", lower_bound=0)
-flags.DEFINE_integer("histogram_every", 1,
+flags.DEFINE_integer("histogram_every", _DEFAULT.histogram_every,
                      "Histograms of the banks every this many epochs (0 = never).",
                      lower_bound=0)
-flags.DEFINE_string("model_dir", "runs/divafn",
+flags.DEFINE_string("model_dir", _DEFAULT.model_dir,
                     "Output directory: TensorBoard logs (logs/), results.json, "
                     "the SavedModel (export/).")
-flags.DEFINE_boolean("export", True, "Write the SavedModel to <model_dir>/export.")
+flags.DEFINE_boolean("export", _DEFAULT.export, "Write the SavedModel to <model_dir>/export.")
 
 # Runtime
-flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],
+flags.DEFINE_enum("strategy", _DEFAULT.strategy, ["default", "mirrored", "multi_worker"],
                   "tf.distribute strategy: default (one device), mirrored (all "
                   "local GPUs, or --num_cpu_devices logical CPUs), multi_worker "
                   "(MultiWorkerMirroredStrategy, cluster from TF_CONFIG).")
-flags.DEFINE_integer("num_cpu_devices", 1,
+flags.DEFINE_integer("num_cpu_devices", _DEFAULT.num_cpu_devices,
                      "Split the CPU into this many logical devices (to run "
                      "--strategy=mirrored on a CPU-only machine).", lower_bound=1)
-flags.DEFINE_integer("seed", 0, "Seed of weights, data order and the split.")
+flags.DEFINE_integer("seed", _DEFAULT.seed, "Seed of weights, data order and the split.")
 
 
 flags.register_validator(

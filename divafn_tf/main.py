@@ -14,15 +14,16 @@ import dataclasses
 from absl import app, flags, logging
 
 from divafn_tf import distribute, train
+from divafn_tf.config import RunConfig
 from divafn_tf import flags as _flags  # noqa: F401  (defines the flags)
 
 FLAGS = flags.FLAGS
 
 
-def config_from_flags() -> train.RunConfig:
+def config_from_flags() -> RunConfig:
     """The parsed flags as a RunConfig (field names are flag names)."""
-    return train.RunConfig(**{field.name: getattr(FLAGS, field.name)
-                              for field in dataclasses.fields(train.RunConfig)})
+    return RunConfig(**{field.name: getattr(FLAGS, field.name)
+                        for field in dataclasses.fields(RunConfig)})
 
 
 def main(argv: list[str]) -> None:

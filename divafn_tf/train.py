@@ -1,7 +1,7 @@
 """One DIVAFN run: data → strategy → fit → evaluate → results.json → SavedModel.
 
-``RunConfig`` mirrors the flags of ``divafn_tf.main`` so that other entry
-points (tests, experiments) can run the same job without absl.
+``run`` takes a ``config.RunConfig`` (the flags of ``divafn_tf.main``), so
+other entry points (tests, experiments) can run the same job without absl.
 """
 from __future__ import annotations
 
@@ -16,43 +16,9 @@ import tensorflow as tf
 from absl import logging
 
 from divafn_tf import callbacks, data, distribute, evaluation, export, networks
+from divafn_tf.config import RunConfig
 from divafn_tf.model import Divafn
 from divafn_tf.objective import ObjectiveWeights
-
-
-@dataclasses.dataclass
-class RunConfig:
-    """Everything one run depends on (see divafn_tf/flags.py for each field)."""
-
-    dataset: str = "divafn/synthetic"
-    data_dir: str | None = None
-    train_ratio: float = 0.1
-    image_size: int = 224
-    cache: bool = True
-    d: int = 4096
-    cnn_width: float = 1.0
-    fc_units: int = 4096
-    video_hidden: int = 8192
-    dropout: float = 0.5
-    a: float = 0.1
-    b: float = 0.1
-    c: float = 1.0
-    beta: float = 0.1
-    lam: float = 0.01
-    optimizer: str = "sgd"
-    learning_rate: float = 1e-4
-    batch_size: int = 64
-    epochs: int = 100
-    w_solver: str = "min_norm"
-    w_update_every: int = 1
-    svm_c: float = 1.0
-    eval_every: int = 0
-    histogram_every: int = 1
-    model_dir: str = "runs/divafn"
-    export: bool = True
-    strategy: str = "default"
-    num_cpu_devices: int = 1
-    seed: int = 0
 
 
 def build_model(config: RunConfig, class_vectors: np.ndarray,

@@ -1,0 +1,43 @@
+"""RunConfig: every setting of one run, with its default, defined once.
+
+``divafn_tf/flags.py`` turns each field into a flag of the same name (with its
+help text there) and takes the default from here.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass
+class RunConfig:
+    """Everything one run depends on (see divafn_tf/flags.py for each field)."""
+
+    dataset: str = "divafn/synthetic"
+    data_dir: str | None = None
+    train_ratio: float = 0.1
+    image_size: int = 224
+    cache: bool = True
+    d: int = 4096
+    cnn_width: float = 1.0
+    fc_units: int = 4096
+    video_hidden: int = 8192
+    dropout: float = 0.5
+    a: float = 0.1
+    b: float = 0.1
+    c: float = 1.0
+    beta: float = 0.1
+    lam: float = 0.01
+    optimizer: str = "sgd"
+    learning_rate: float = 1e-4
+    batch_size: int = 64
+    epochs: int = 100
+    w_solver: str = "min_norm"
+    w_update_every: int = 1
+    svm_c: float = 1.0
+    eval_every: int = 0
+    histogram_every: int = 1
+    model_dir: str = "runs/divafn"
+    export: bool = True
+    strategy: str = "default"
+    num_cpu_devices: int = 1
+    seed: int = 0
