@@ -1,0 +1,76 @@
+"""UCF101 and HMDB51 official split files, in their own formats and quirks."""
+import os
+
+import pytest
+
+from tfds_builders.divafn import official_splits as splits
+
+
+def _write(path, lines, newline="\r\n"):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", newline="") as f:
+        f.write(newline.join(lines) + newline)
+
+
+def _touch(path):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    open(path, "wb").close()
+
+
+@pytest.fixture
+def ucf(tmp_path):
+    root, lists = tmp_path / "UCF-101", tmp_path / "ucfTrainTestlist"
+    for rel in ("ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi",
+                "ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi",
+                "HandstandPushups/v_HandStandPushups_g08_c01.avi",
+                "HandstandPushups/v_HandStandPushups_g01_c02.avi"):
+        _touch(root / rel)
+    _write(lists / "classInd.txt", ["1 ApplyEyeMakeup", "2 HandstandPushups"])
+    # The official lists write the quirky class with lower-case "stand".
+    _write(lists / "trainlist01.txt",
+           ["ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1",
+            "HandstandPushups/v_HandstandPushups_g08_c01.avi 2", ""])
+    _write(lists / "testlist01.txt",
+           ["ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi",
+            "HandstandPushups/v_HandstandPushups_g01_c02.avi"])
+    return str(root), str(lists)
+
+
+def test_ucf101_split_resolves_quirky_names_and_crlf(ucf):
+    root, lists = ucf
+    assert splits.read_ucf101_class_index(os.path.join(lists, "classInd.txt")) == {
+        "ApplyEyeMakeup": 0, "HandstandPushups": 1}
+    train, test = splits.read_ucf101_split(lists, 1, root)
+    assert [e.class_name for e in train] == ["ApplyEyeMakeup", "HandstandPushups"]
+    assert os.path.basename(train[1].path) == "v_HandStandPushups_g08_c01.avi"
+    assert os.path.isfile(train[1].path)
+    assert [e.video_id for e in test] == ["v_ApplyEyeMakeup_g01_c01",
+                                          "v_HandStandPushups_g01_c02"]
+
+
+def test_ucf101_missing_video_and_bad_line_name_the_file(ucf, tmp_path):
+    root, lists = ucf
+    os.remove(os.path.join(root, "ApplyEyeMakeup", "v_ApplyEyeMakeup_g01_c01.avi"))
+    with pytest.raises(FileNotFoundError, match=r"testlist01.txt:1: lists "
+                       r"ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi"):
+        splits.read_ucf101_split(lists, 1, root)
+    _write(os.path.join(lists, "classInd.txt"), ["one ApplyEyeMakeup"])
+    with pytest.raises(ValueError, match=r"classInd.txt:1: expected"):
+        splits.read_ucf101_split(lists, 1, root)
+    with pytest.raises(FileNotFoundError, match="trainlist02.txt"):
+        _write(os.path.join(lists, "classInd.txt"), ["1 ApplyEyeMakeup"])
+        splits.read_ucf101_split(lists, 2, root)
+
+
+def test_hmdb51_split_tags(tmp_path):
+    root, split_dir = tmp_path / "hmdb51", tmp_path / "testTrainMulti_7030_splits"
+    for name in ("a_clap_1.avi", "b_clap_2.avi", "c_clap_3.avi"):
+        _touch(root / "clap" / name)
+    _write(split_dir / "clap_test_split1.txt",
+           ["a_clap_1.avi 1 ", "b_clap_2.avi 2 ", "c_clap_3.avi 0 "], newline="\n")
+    train, test = splits.read_hmdb51_split(str(split_dir), 1, str(root), ["clap"])
+    assert [e.video_id for e in train] == ["a_clap_1"]
+    assert [e.video_id for e in test] == ["b_clap_2"]
+    _write(split_dir / "clap_test_split2.txt", ["a_clap_1.avi 3"])
+    with pytest.raises(ValueError, match=r"clap_test_split2.txt:1: expected"):
+        splits.read_hmdb51_split(str(split_dir), 2, str(root), ["clap"])
