@@ -44,14 +44,11 @@ import tensorflow_datasets as tfds
 
 from divafn_tf import keyframes, semantics
 from tfds_builders.divafn import synthetic
+from tfds_builders.divafn.video_features import RawDataError, load_video_feature
 
 POOL_SPLIT = "pool"
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mpg", ".mpeg", ".mkv", ".webm", ".mov")
-
-
-class RawDataError(ValueError):
-    """A raw directory that does not hold what the config expects."""
 
 
 @dataclasses.dataclass(eq=False, kw_only=True)
@@ -144,25 +141,6 @@ def read_raw_dir(raw_dir: Path, class_names: tuple[str, ...]) -> RawIndex:
                             for n in names],
                     videos=videos, features=raw_dir / "features",
                     word2vec=word2vec)
-
-
-def load_video_feature(path: Path, dim: int) -> np.ndarray:
-    """Reads a ``.npy`` video feature; checks its shape and finiteness.
-
-    Raises:
-      RawDataError: naming the file and what was expected.
-    """
-    try:
-        feature = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise RawDataError(f"{path}: cannot read a .npy array ({e})") from e
-    if feature.shape != (dim,) or not np.issubdtype(feature.dtype, np.number):
-        raise RawDataError(f"{path}: expected a numeric vector of shape "
-                           f"({dim},), got {feature.dtype} {feature.shape}")
-    if not np.all(np.isfinite(feature)):
-        raise RawDataError(f"{path}: expected finite values, got "
-                           f"{int(np.sum(~np.isfinite(feature)))} NaN/inf")
-    return feature.astype(np.float32)
 
 
 def _read_image(path: Path) -> bytes:

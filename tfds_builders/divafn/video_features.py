@@ -1,0 +1,82 @@
+"""Video feature files: one ``<video_id>.npy`` per video, or one matrix and its index.
+
+Formats (dimension dv checked against the builder config):
+
+* per video: ``<features dir>/<video_id>.npy``, a float vector [dv];
+* one matrix: ``features.npy`` [N, dv] with ``features_index.txt`` beside it,
+  line i the video id of row i (CRLF tolerated).
+
+Files are read with ``np.load(allow_pickle=False)``: nothing is unpickled.
+Every error names the file and says what was expected.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+MATRIX_FILE = "features.npy"
+INDEX_FILE = "features_index.txt"
+
+
+class RawDataError(ValueError):
+    """A raw directory that does not hold what the config expects."""
+
+
+def _checked(feature: np.ndarray, dim: int, where: str) -> np.ndarray:
+    if feature.shape != (dim,) or not np.issubdtype(feature.dtype, np.number):
+        raise RawDataError(f"{where}: expected a numeric vector of shape "
+                           f"({dim},), got {feature.dtype} {feature.shape}")
+    if not np.all(np.isfinite(feature)):
+        raise RawDataError(f"{where}: expected finite values, got "
+                           f"{int(np.sum(~np.isfinite(feature)))} NaN/inf")
+    return feature.astype(np.float32)
+
+
+def _load_npy(path: Path, mmap_mode: str | None = None) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False, mmap_mode=mmap_mode)
+    except (OSError, ValueError) as e:
+        raise RawDataError(f"{path}: cannot read a .npy array ({e})") from e
+
+
+def load_video_feature(path: Path, dim: int) -> np.ndarray:
+    """Reads a per-video ``.npy`` feature; checks its shape and finiteness."""
+    return _checked(_load_npy(Path(path)), dim, str(path))
+
+
+class FeatureMatrix:
+    """``features.npy`` [N, dv] + ``features_index.txt`` (video id per row)."""
+
+    def __init__(self, folder: Path, dim: int):
+        folder = Path(folder)
+        self.matrix_path = folder / MATRIX_FILE
+        index_path = folder / INDEX_FILE
+        if not index_path.is_file():
+            raise RawDataError(f"{index_path}: missing (the video id of each "
+                               f"row of {MATRIX_FILE}, one per line)")
+        ids = [line.strip() for line in
+               index_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        self.matrix = _load_npy(self.matrix_path, mmap_mode="r")
+        if self.matrix.ndim != 2 or self.matrix.shape[1] != dim:
+            raise RawDataError(f"{self.matrix_path}: expected a matrix [N, {dim}], "
+                               f"got shape {self.matrix.shape}")
+        if len(ids) != self.matrix.shape[0]:
+            raise RawDataError(f"{index_path}: {len(ids)} video ids for the "
+                               f"{self.matrix.shape[0]} rows of {MATRIX_FILE}")
+        self.rows = {video_id: row for row, video_id in enumerate(ids)}
+        if len(self.rows) != len(ids):
+            raise RawDataError(f"{index_path}: video ids must be unique")
+        self.dim = dim
+
+    def __contains__(self, video_id: str) -> bool:
+        return video_id in self.rows
+
+    def get(self, video_id: str) -> np.ndarray:
+        """The checked feature of ``video_id``."""
+        if video_id not in self.rows:
+            raise RawDataError(f"{self.matrix_path}: no row for video "
+                               f"{video_id!r} in {INDEX_FILE}")
+        row = self.rows[video_id]
+        return _checked(np.asarray(self.matrix[row]), self.dim,
+                        f"{self.matrix_path} row {row} ({video_id})")
