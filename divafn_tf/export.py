@@ -14,6 +14,9 @@ Signature ``serving_default``:
 Only the keyframe and video networks are exported (the image network is
 needed for training only). W and the SVM are constants inside the graph: the
 SavedModel is self-contained, nothing is unpickled.
+
+A second signature, ``class_names`` (no inputs), returns ``class_names``
+string [C]: the name of each column of ``scores``.
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from divafn_tf import classifier, data
 from divafn_tf.model import Divafn, mean_keyframe_embedding
 
 SIGNATURE = "serving_default"
+CLASS_NAMES_SIGNATURE = "class_names"
 
 
 class VideoRecognizer(tf.Module):
@@ -51,6 +55,8 @@ class VideoRecognizer(tf.Module):
             tf.TensorSpec(shape=[None, video_feature_dim], dtype=tf.float32,
                           name="video_feature"),
         ])
+        self.names = tf.function(lambda: {"class_names": self.class_names},
+                                 input_signature=[])
 
     def _serve(self, keyframes, video_feature):
         tf.debugging.assert_rank_in(
@@ -86,7 +92,8 @@ def export_saved_model(model: Divafn, svm_pipeline: Pipeline, class_names: list[
     tmp_dir = export_dir.rstrip("/") + ".tmp"
     if tf.io.gfile.exists(tmp_dir):
         tf.io.gfile.rmtree(tmp_dir)
-    tf.saved_model.save(module, tmp_dir, signatures={SIGNATURE: module.serve})
+    tf.saved_model.save(module, tmp_dir, signatures={
+        SIGNATURE: module.serve, CLASS_NAMES_SIGNATURE: module.names})
     if tf.io.gfile.exists(export_dir):
         tf.io.gfile.rmtree(export_dir)
     tf.io.gfile.rename(tmp_dir, export_dir)

@@ -68,3 +68,9 @@ def test_signature_rejects_wrong_shapes_and_dtypes(exported):
     with pytest.raises((TypeError, tf.errors.InvalidArgumentError), match="uint8"):
         serve(keyframes=tf.zeros([2, 63, 63, 3], tf.float32),
               video_feature=tf.zeros([2, tiny_model.DV]))
+
+
+def test_class_names_signature_names_the_score_columns(exported):
+    _, _, _, loaded = exported
+    names = loaded.signatures[export.CLASS_NAMES_SIGNATURE]()["class_names"]
+    assert [n.decode() for n in names.numpy()] == CLASS_NAMES
