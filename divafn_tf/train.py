@@ -52,7 +52,6 @@ def run(config: RunConfig,
         strategy: tf.distribute.Strategy | None = None) -> dict:
     """Trains, evaluates and exports; returns what results.json holds."""
     started = time.perf_counter()
-    keras.utils.set_random_seed(config.seed)
     strategy = strategy or distribute.make_strategy(config.strategy)
     replicas = strategy.num_replicas_in_sync
     if config.batch_size % replicas:
@@ -73,6 +72,9 @@ def run(config: RunConfig,
                  config.dataset, pool.num_classes, len(train_idx),
                  len(test_idx), video_dim, pool.class_vectors.shape[1])
 
+    # Seeded here, after the dataset is loaded: building it (first use)
+    # draws random numbers, which must not change the initial weights.
+    keras.utils.set_random_seed(config.seed)
     with strategy.scope():
         model = build_model(config, pool.class_vectors, train_labels, video_dim)
         model.compile(optimizer=make_optimizer(config))

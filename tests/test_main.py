@@ -21,17 +21,22 @@ def _scalar_tags(log_dir):
     return tags
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("main")
-    model_dir = tmp / "run"
+def _main(data_dir, model_dir):
     proc = subprocess.run(
         [sys.executable, "-m", "divafn_tf.main",
-         f"--flagfile={ROOT}/flags/tiny.cfg", f"--data_dir={tmp / 'data'}",
+         f"--flagfile={ROOT}/flags/tiny.cfg", f"--data_dir={data_dir}",
          f"--model_dir={model_dir}"],
         cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return model_dir, proc.stdout
+    return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """The first run also builds the dataset (in the same process)."""
+    tmp = tmp_path_factory.mktemp("main")
+    model_dir = tmp / "run"
+    return model_dir, _main(tmp / "data", model_dir)
 
 
 def test_main_writes_results_with_both_accuracies(tiny_run):
@@ -69,3 +74,17 @@ def test_main_exports_a_serving_savedmodel(tiny_run):
                 video_feature=tf.zeros([2, dv]))
     assert out["class_name"].shape == (2,)
     assert np.all(np.isfinite(out["scores"].numpy()))
+
+
+def test_same_seed_same_model_whether_or_not_the_run_built_the_dataset(tiny_run):
+    model_dir, _ = tiny_run
+    again = model_dir.parent / "again"
+    _main(model_dir.parent / "data", again)   # dataset already built now
+    inputs = dict(keyframes=tf.constant(np.random.default_rng(0).integers(
+                      0, 256, (3, 2, 32, 32, 3), dtype=np.uint8)),
+                  video_feature=tf.constant(np.random.default_rng(1).normal(
+                      size=(3, 64)).astype(np.float32)))
+    first, second = (tf.saved_model.load(str(d / "export")).signatures[
+        "serving_default"](**inputs) for d in (model_dir, again))
+    np.testing.assert_allclose(first["fused_feature"], second["fused_feature"],
+                               rtol=1e-5, atol=1e-6)
