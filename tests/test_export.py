@@ -4,23 +4,15 @@ import pytest
 import tensorflow as tf
 
 import tiny_model
-from divafn_tf import classifier, evaluation, export
+from divafn_tf import classifier, export
 
 CLASS_NAMES = ["wave", "jump", "clap"]
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    model = tiny_model.build()
-    data = tiny_model.triplets()
-    videos = tf.data.Dataset.from_tensor_slices(
-        {k: data[k] for k in ("keyframes", "video_feature", "label")}).batch(8)
-    embedded = evaluation.embed_videos(model, videos)
-    svm = classifier.train_linear_svm(evaluation.fused(model, embedded),
-                                      embedded.labels)
-    path = export.export_saved_model(
-        model, svm, CLASS_NAMES, tiny_model.SIZE, tiny_model.DV,
-        str(tmp_path_factory.mktemp("model") / "export"))
+    model, svm, data, path = tiny_model.export_tiny(
+        str(tmp_path_factory.mktemp("model") / "export"), CLASS_NAMES)
     return model, svm, data, tf.saved_model.load(path)
 
 

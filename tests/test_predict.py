@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 import tiny_model
-from divafn_tf import classifier, evaluation, export, predict
+from divafn_tf import export, predict
 from divafn_tf.keyframes import KeyframeError, extract_keyframes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -23,16 +23,8 @@ VIDEOS = [("a_wave", (48, 64), 6), ("b_jump", (48, 64), 5),
 
 @pytest.fixture(scope="module")
 def saved_model(tmp_path_factory):
-    model = tiny_model.build()
-    data = tiny_model.triplets()
-    videos = tf.data.Dataset.from_tensor_slices(
-        {k: data[k] for k in ("keyframes", "video_feature", "label")}).batch(8)
-    embedded = evaluation.embed_videos(model, videos)
-    svm = classifier.train_linear_svm(evaluation.fused(model, embedded),
-                                      embedded.labels)
-    return export.export_saved_model(
-        model, svm, CLASS_NAMES, tiny_model.SIZE, tiny_model.DV,
-        str(tmp_path_factory.mktemp("model") / "export"))
+    return tiny_model.export_tiny(
+        str(tmp_path_factory.mktemp("model") / "export"), CLASS_NAMES)[3]
 
 
 def write_avi(path, size, num_frames, seed):
@@ -195,7 +187,7 @@ def test_cli_rejects_missing_feature_file(saved_model, folders, tmp_path):
 ])
 def test_load_video_feature_names_file_and_expected_shape(tmp_path, array, message):
     path = tmp_path / "feature.npy"
-    np.save(path, array, allow_pickle=True)
+    np.save(path, array)  # np.save pickles object arrays
     with pytest.raises(predict.PredictError) as error:
         predict.load_video_feature(str(path), tiny_model.DV)
     assert message in str(error.value)

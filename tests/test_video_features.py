@@ -18,7 +18,7 @@ def test_per_video_npy_checks_dimension_and_finiteness(tmp_path):
     with pytest.raises(RawDataError, match="v2.npy: expected finite values, got 2"):
         load_video_feature(bad, 4)
     objects = tmp_path / "v3.npy"
-    np.save(objects, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    np.save(objects, np.array([{"a": 1}], dtype=object))  # pickled by np.save
     with pytest.raises(RawDataError, match="v3.npy: cannot read"):
         load_video_feature(objects, 1)
 

@@ -57,6 +57,25 @@ def build(optimizer="sgd", learning_rate=1e-3):
     return model
 
 
+def export_tiny(export_dir: str, class_names: list[str]):
+    """The tiny model with an SVM on its eq. (25) features, exported.
+
+    Returns (model, svm, triplets, export path).
+    """
+    import tensorflow as tf
+    from divafn_tf import classifier, evaluation, export
+    model = build()
+    data = triplets()
+    videos = tf.data.Dataset.from_tensor_slices(
+        {k: data[k] for k in ("keyframes", "video_feature", "label")}).batch(8)
+    embedded = evaluation.embed_videos(model, videos)
+    svm = classifier.train_linear_svm(evaluation.fused(model, embedded),
+                                      embedded.labels)
+    path = export.export_saved_model(model, svm, class_names, SIZE, DV,
+                                     export_dir)
+    return model, svm, data, path
+
+
 def train_and_save(devices: int, steps_epochs: int, out: str) -> None:
     from divafn_tf import distribute
     distribute.split_cpu(devices)
