@@ -1,4 +1,10 @@
-"""Tests of histogram-difference keyframe extraction on real AVI files."""
+"""Tests of histogram-difference keyframe extraction on real video files.
+
+The first tests use MJPG AVIs; the "real codec" tests below use inter-frame
+lossy codecs: MPEG-4 Part 2 in an xvid AVI (written by OpenCV) and H.264 in an
+MP4 (written by PyAV's libx264, since OpenCV's wheels cannot encode H.264).
+"""
+import av
 import cv2
 import numpy as np
 import pytest
@@ -119,3 +125,154 @@ def test_static_video_gives_the_first_frame(tmp_path):
     np.testing.assert_array_equal(keyframes.select_keyframes(frames, 1), [0])
     np.testing.assert_array_equal(keyframes.select_keyframes(frames, 3),
                                   [0, 1, 2])
+
+
+# ---------------------------------------------------------------------------
+# Real inter-frame codecs: xvid (MPEG-4 Part 2) AVI and H.264 MP4.
+
+
+def _hsv_colour(hue_bin, saturation_bin, value_bin):
+    """RGB colour at the centre of one bin of keyframes.colour_histogram, so
+    that lossy coding and chroma subsampling cannot move it to another bin."""
+    hsv = np.uint8([[[round((hue_bin + 0.5) * 180 / keyframes.HUE_BINS),
+                      (saturation_bin + 0.5) * 256 / keyframes.SATURATION_BINS,
+                      (value_bin + 0.5) * 256 / keyframes.VALUE_BINS]]])
+    return tuple(int(c) for c in cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0])
+
+
+# Four colours in four different histogram bins (orange, green, blue, magenta).
+ORANGE, LIME, NAVY, MAGENTA = (_hsv_colour(1, 2, 3), _hsv_colour(5, 3, 3),
+                               _hsv_colour(10, 2, 2), _hsv_colour(13, 3, 3))
+
+# 12 frames, scene changes at frames 3 (a quarter of the area: L1 histogram
+# distance 0.5), 6 (all of it: 2) and 9 (half of it: 1); no change elsewhere.
+SCENE_FRAMES = ([_frame([ORANGE] * 4)] * 3
+                + [_frame([LIME, ORANGE, ORANGE, ORANGE])] * 3
+                + [_frame([NAVY] * 4)] * 3
+                + [_frame([MAGENTA, MAGENTA, NAVY, NAVY])] * 3)
+SCENE_KEYFRAMES = {1: [6], 2: [6, 9], 3: [3, 6, 9]}
+
+
+def _codec_of(path):
+    """(FFmpeg codec name, container codec tag, OpenCV FOURCC) of a video."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        name, tag = stream.codec_context.name, stream.codec_tag
+    capture = cv2.VideoCapture(str(path))
+    try:
+        assert capture.isOpened()
+        fourcc = int(capture.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little")
+    finally:
+        capture.release()
+    return name, tag, fourcc.decode("ascii")
+
+
+def _write_xvid_avi(path, frames):
+    """Writes uint8 RGB frames as an xvid AVI (MPEG-4 Part 2) with OpenCV."""
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"XVID"), 10,
+                             (w, h))
+    assert writer.isOpened(), "OpenCV cannot write XVID"
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    # FFmpeg's mpeg4 decoder is MPEG-4 Part 2; OpenCV names it FMP4.
+    assert _codec_of(path) == ("mpeg4", "XVID", "FMP4")
+    return str(path)
+
+
+def _write_h264_mp4(path, frames):
+    """Writes uint8 RGB frames as an H.264 MP4 with PyAV's libx264."""
+    h, w = frames[0].shape[:2]
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        for frame in frames:
+            yuv = av.VideoFrame.from_ndarray(frame, format="rgb24").reformat(
+                format="yuv420p")
+            container.mux(stream.encode(yuv))
+        container.mux(stream.encode())  # flush the encoder's delayed frames
+    assert _codec_of(path) == ("h264", "avc1", "h264")
+    return str(path)
+
+
+WRITERS = {"xvid": (_write_xvid_avi, ".avi"), "h264": (_write_h264_mp4, ".mp4")}
+
+
+@pytest.fixture(params=sorted(WRITERS))
+def scene_video(request, tmp_path):
+    """Path of SCENE_FRAMES written with each real codec."""
+    write, extension = WRITERS[request.param]
+    return write(tmp_path / f"scenes{extension}", SCENE_FRAMES)
+
+
+def test_scene_design_on_the_source_frames():
+    source = np.stack(SCENE_FRAMES)
+    for k, expected in SCENE_KEYFRAMES.items():
+        np.testing.assert_array_equal(keyframes.select_keyframes(source, k),
+                                      expected)
+
+
+def test_real_codec_decodes_every_frame(scene_video):
+    frames = keyframes.read_frames(scene_video)
+    assert frames.shape == (12, 64, 64, 3) and frames.dtype == np.uint8
+    # Lossy, but the decoded frames are the written ones (RGB order included).
+    error = np.abs(frames.astype(int) - np.stack(SCENE_FRAMES))
+    assert error.mean() < 4 and np.percentile(error, 99) < 16
+
+
+@pytest.mark.parametrize("k", sorted(SCENE_KEYFRAMES))
+def test_real_codec_largest_changes_in_temporal_order(scene_video, k):
+    frames = keyframes.read_frames(scene_video)
+    expected = SCENE_KEYFRAMES[k]
+    np.testing.assert_array_equal(keyframes.select_keyframes(frames, k),
+                                  expected)
+    out = keyframes.extract_keyframes(scene_video, k)
+    assert out.shape == (k, 64, 64, 3) and out.dtype == np.uint8
+    np.testing.assert_array_equal(out, frames[expected])
+
+
+@pytest.mark.parametrize("size", [(24, 40), (80, 96)])  # shrink, enlarge
+def test_real_codec_requested_size(scene_video, size):
+    height, width = size
+    out = keyframes.extract_keyframes(scene_video, 3, size=size)
+    assert out.shape == (3, height, width, 3) and out.dtype == np.uint8
+    frames = keyframes.read_frames(scene_video)[SCENE_KEYFRAMES[3]]
+    nearest = np.stack([cv2.resize(f, (width, height),
+                                   interpolation=cv2.INTER_NEAREST)
+                        for f in frames])
+    # Same picture: only the pixels along the quadrant edges may differ much.
+    assert np.abs(out.astype(int) - nearest).mean() < 8
+
+
+def test_real_codec_extraction_is_deterministic(scene_video):
+    for size in (None, (24, 40)):
+        first = keyframes.extract_keyframes(scene_video, 3, size=size)
+        second = keyframes.extract_keyframes(scene_video, 3, size=size)
+        assert first.dtype == second.dtype == np.uint8
+        np.testing.assert_array_equal(first, second)
+
+
+def test_xvid_fewer_frames_than_k_repeats_frames(tmp_path):
+    path = _write_xvid_avi(tmp_path / "short.avi",
+                           [_frame([NAVY] * 4), _frame([MAGENTA] * 4)])
+    frames = keyframes.read_frames(path)
+    assert frames.shape == (2, 64, 64, 3)
+    out = keyframes.extract_keyframes(path, 5)
+    assert out.shape == (5, 64, 64, 3) and out.dtype == np.uint8
+    # Output i is frame floor(i * N / K) = floor(i * 2 / 5).
+    np.testing.assert_array_equal(out, frames[[0, 0, 0, 1, 1]])
+    assert not np.array_equal(frames[0], frames[1])
+
+
+@pytest.mark.parametrize("name, content", [
+    ("random.avi", np.random.default_rng(0).bytes(64 * 1024)),
+    ("empty.mp4", b""),
+])
+def test_non_video_raises_with_the_path(tmp_path, name, content):
+    path = tmp_path / "not video" / name
+    path.parent.mkdir()
+    path.write_bytes(content)
+    with pytest.raises(keyframes.KeyframeError) as error:
+        keyframes.extract_keyframes(str(path), 1)
+    assert str(path) in str(error.value)
