@@ -30,5 +30,5 @@ setup(
     packages=find_packages(include=["divafn_tf", "divafn_tf.*",
                                     "tfds_builders", "tfds_builders.*"]),
     install_requires=INSTALL_REQUIRES,
-    extras_require={"test": ["pytest==9.2.0", "av==18.1.0"]},
+    extras_require={"test": ["pytest==9.2.0", "av==18.1.0", "dill==0.4.1"]},
 )

@@ -59,12 +59,13 @@ class OutOfVocabularyError(KeyError, ValueError):
       missing: (word, phrase) pairs, one per missing word of each phrase.
     """
 
-    def __init__(self, missing: Sequence[tuple[str, str]], detail: str = ""):
+    def __init__(self, missing: Sequence[tuple[str, str]], detail: str = "",
+                 hint: str = ""):
         self.missing = list(missing)
         listing = ", ".join(f"{word!r} in \"{phrase}\""
                             for word, phrase in self.missing)
         super().__init__(f"{len(self.missing)} word(s) missing from the word "
-                         f"vectors{detail}: {listing}")
+                         f"vectors{detail}: {listing}{hint}")
 
     def __str__(self) -> str:  # KeyError would quote the whole message.
         return str(self.args[0])
@@ -225,7 +226,8 @@ def phrases_for(class_names: Sequence[str],
 # Class vectors from word vectors.
 
 
-def _check_oov(oov: str) -> None:
+def check_oov_policy(oov: str) -> None:
+    """Raises ValueError unless ``oov`` is a known out-of-vocabulary policy."""
     if oov not in _OOV_POLICIES:
         raise ValueError(f"oov must be one of {_OOV_POLICIES}, got {oov!r}")
 
@@ -261,7 +263,7 @@ def phrase_vector(kv: KeyedVectors, phrase: str,
       ValueError: the phrase has no word, its vectors sum to zero, or an
         unknown ``oov``.
     """
-    _check_oov(oov)
+    check_oov_policy(oov)
     words = phrase_words(phrase)
     if not words:
         raise ValueError(f"class phrase {phrase!r} has no word")
@@ -305,7 +307,7 @@ def class_vectors(kv: KeyedVectors, phrases: Sequence[str],
       ValueError: a phrase without words or whose vectors sum to zero, or
         an unknown ``oov``.
     """
-    _check_oov(oov)
+    check_oov_policy(oov)
     missing = [m for phrase in phrases for m in _unfillable(kv, phrase, oov)]
     if missing:
         raise OutOfVocabularyError(

@@ -109,3 +109,7 @@ E2H = (
     ClassPair("smoking", "smoke", "smoke"),
     ClassPair("waving_hands", "wave", "wave"),
 )
+
+# The E→H image classes that come from HII (Table III); the others are
+# Stanford40 actions.
+E2H_FROM_HII = frozenset({"hug", "kiss", "shake_hands"})

@@ -1,37 +1,30 @@
-"""TFDS builder of DIVAFN triplet pools: (image, video keyframes, video feature).
+"""TFDS builder of DIVAFN triplets: (image, video keyframes, video feature).
 
-Every config reads a *raw directory* with one generic reader:
+Configs:
 
-    classes.txt                  <class dir name> TAB <class phrase>, one a line
-    images/<class>/<id>.<jpg|jpeg|png>
-    videos/<class>/<id>.<avi|mp4|...>
-    features/<video id>.npy      float [video_feature_dim] (np.save, no pickle)
-    word2vec.bin                 word vectors, word2vec binary format
+* ``s2u_<kind>``, ``a2u_<kind>``, ``e2h_<kind>`` (kind ``c3d``: C3D fc6,
+  4096-d; ``idt``: IDT+LLC, 2000-d): the paper's Stanford40→UCF101,
+  ASD→UCF101 and EAD→HMDB51 pairs (Tables I-III), one split ``pool`` from
+  which the trainer draws its per-class training ratio.
+* ``b2u_split<N>_<kind>``: BU101→UCF101, all 101 classes, UCF101's official
+  split N (1-3) as splits ``train`` and ``test``.
+* ``synthetic``, ``synthetic_tiny``: the embedded procedural dataset (no
+  download), one split ``pool``.
 
-Images and videos are not paired in content; they only share the class. In
-each class, videos and images are sorted by file name and video ``i`` is
-paired with image ``i mod n_images`` (one example per video; surplus images
-are unused). The keyframes are extracted from the video file by the
-histogram difference method (``divafn_tf.keyframes``) and resized to
-``image_size``. ``info.metadata`` holds ``class_phrases`` and
-``class_vectors`` (the L2-normalised sum of the word vectors of each phrase's
-unique words, ``divafn_tf.semantics``). One split, ``pool``: the trainer
-draws its per-class training ratio from it.
+Real configs read the files as their sources distribute them from the
+manual dir (``MANUAL_DOWNLOAD_INSTRUCTIONS``; ``sources.py`` says how
+classes, images and videos are selected and paired). Synthetic configs write
+their raw directory with ``synthetic.py`` (under the download dir, reused when
+complete) and read it with ``read_raw_dir``; its generative process is in
+README.md in this folder.
 
-Synthetic configs first write their raw directory with ``synthetic.py``
-(under the download dir, reused when complete), then read it like any
-other. Their generative process: a stick figure performs one of five motions
-(wave, swing, walk, jump, lift), each shared by two classes that differ only
-by an object (flag / none, bat / racket, dog / umbrella, rope / trampoline,
-barbell / box). Videos (style A): plain pale backgrounds, one side view, a
-fixed scale, dark clothes, mild noise, MJPG. Still images (style B): one pose
-at a random phase, textured and cluttered backgrounds, closer, mirrored or
-rolled, brighter clothes, the object's hue shifted and desaturated, colour
-cast, noise, blur, JPEG. The video feature is a grey-level motion descriptor
-of the clip (normal-flow direction histograms and temporal spectra on a 4x4
-grid) under a fixed random projection plus noise: it sees motions, hardly
-the objects, which the colour keyframes and images show. README.md in this
-folder gives the details.
+Every example: the ``image`` (encoded as in its file, any size; files TF
+cannot decode as such, e.g. TIFF, are converted to PNG), the ``keyframes``
+(K histogram-difference keyframes of the video, ``divafn_tf.keyframes``,
+resized to the config's image size), the ``video_feature``, the ``label``
+(the video class), ``image_id`` and ``video_id``. ``info.metadata`` holds
+``class_phrases`` and ``class_vectors`` (the L2-normalised sum of the word
+vectors of each phrase's unique words, ``divafn_tf.semantics``).
 """
 from __future__ import annotations
 
@@ -40,33 +33,60 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from divafn_tf import keyframes, semantics
-from tfds_builders.divafn import synthetic
-from tfds_builders.divafn.video_features import RawDataError, load_video_feature
+from tfds_builders.divafn import sources, synthetic
+from tfds_builders.divafn.video_features import FeatureSource, RawDataError
 
 POOL_SPLIT = "pool"
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
-VIDEO_EXTENSIONS = (".avi", ".mp4", ".mpg", ".mpeg", ".mkv", ".webm", ".mov")
+REAL_IMAGE_SIZE = (224, 224)
+FEATURE_KINDS = {"c3d": 4096, "idt": 2000}
+# Encodings stored as they are (TF decodes them); others become PNG.
+_TF_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+
+MANUAL_DOWNLOAD_INSTRUCTIONS = """
+One manual dir serves every real config; each uses the parts it needs
+(README.md in tfds_builders/divafn lists where to download each):
+
+  UCF-101/<Class>/v_<Class>_gXX_cYY.avi        UCF101 (s2u, a2u, b2u)
+  ucfTrainTestlist/classInd.txt, trainlist0N.txt, testlist0N.txt   (b2u)
+  hmdb51/<class>/<video>.avi                   HMDB51, extracted (e2h)
+  Stanford40/JPEGImages/<action>_<nnn>.jpg     Stanford40 (s2u, e2h)
+  ASD/<class>/<image>                          Table II classes (a2u)
+  EAD/<class>/<image>                          hug, kiss, shake_hands from HII;
+                                               the other Table III classes are
+                                               read from Stanford40 (e2h)
+  BU101/<Class>/<image>                        one folder per UCF101 class (b2u)
+  features/<ucf101|hmdb51>_<c3d|idt>/<video id>.npy   float [4096 | 2000]
+      (or features.npy [N, dim] + features_index.txt, one video id a line)
+  GoogleNews-vectors-negative300.bin (or .bin.gz)     word2vec
+"""
 
 
 @dataclasses.dataclass(eq=False, kw_only=True)
 class DivafnConfig(tfds.core.BuilderConfig):
-    """Config of a triplet pool.
+    """Config of a DIVAFN dataset.
 
     Attributes:
-      class_names: class directory names, in label order.
+      class_names: label names (the video classes), in label order.
       image_size: (height, width) of the stored keyframes.
       num_keyframes: K, keyframes per video.
       video_feature_dim: dimension of the video features.
       synthetic: generator parameters of a synthetic config (None otherwise).
+      pair: the real pair (``sources.PAIRS`` key), None for synthetic.
+      feature_kind: ``c3d`` or ``idt`` for real configs.
+      official_split: UCF101's split 1-3 for B→U, None for pools.
     """
     class_names: tuple[str, ...]
     image_size: tuple[int, int]
     num_keyframes: int = 1
     video_feature_dim: int
     synthetic: synthetic.SyntheticParams | None = None
+    pair: str | None = None
+    feature_kind: str | None = None
+    official_split: int | None = None
 
 
 def _synthetic_config(name: str, description: str, params: synthetic.SyntheticParams,
@@ -79,31 +99,60 @@ def _synthetic_config(name: str, description: str, params: synthetic.SyntheticPa
         video_feature_dim=video_feature_dim, synthetic=params)
 
 
+_PAIR_TITLES = {"s2u": "Stanford40→UCF101 (Table I)", "a2u": "ASD→UCF101 (Table II)",
+                "e2h": "EAD→HMDB51 (Table III)", "b2u": "BU101→UCF101"}
+
+
+def _real_config(pair: str, kind: str, split: int | None = None) -> DivafnConfig:
+    spec = sources.PAIRS[pair]
+    if split is None:
+        name = f"{pair}_{kind}"
+        selection = (f"{spec.samples_per_class} images and videos per class, "
+                     "one pool")
+    else:
+        name = f"{pair}_split{split}_{kind}"
+        selection = f"UCF101 official split {split} (train, test)"
+    return DivafnConfig(
+        name=name,
+        description=(f"{_PAIR_TITLES[pair]}: {len(spec.table)} classes, "
+                     f"{selection}, {kind.upper()} video features "
+                     f"({FEATURE_KINDS[kind]}-d), 1 keyframe at 224x224."),
+        class_names=tuple(p.video_class for p in spec.table),
+        image_size=REAL_IMAGE_SIZE, video_feature_dim=FEATURE_KINDS[kind],
+        pair=pair, feature_kind=kind, official_split=split)
+
+
+def with_num_keyframes(config: DivafnConfig, num_keyframes: int) -> DivafnConfig:
+    """``config`` with K keyframes per video, named ``<name>_k<K>``."""
+    if num_keyframes < 1:
+        raise ValueError(f"the number of keyframes must be >= 1, got "
+                         f"{num_keyframes}")
+    if num_keyframes == config.num_keyframes:
+        return config
+    return dataclasses.replace(
+        config, name=f"{config.name}_k{num_keyframes}",
+        description=f"{config.description} With {num_keyframes} keyframes.",
+        num_keyframes=num_keyframes)
+
+
 @dataclasses.dataclass(frozen=True)
-class RawIndex:
-    """The files of a raw directory, per class in label order."""
+class Plan:
+    """What a build reads: triplets per split and the class semantics."""
+    splits: dict[str, list[sources.Triplet]]
     phrases: list[str]
-    images: list[list[Path]]
-    videos: list[list[Path]]
-    features: Path
-    word2vec: Path
+    features: FeatureSource
+    word_vectors: Path
 
 
-def _class_files(folder: Path, extensions: tuple[str, ...]) -> list[Path]:
-    if not folder.is_dir():
-        raise RawDataError(f"missing directory {folder}")
-    files = sorted(p for p in folder.iterdir()
-                   if p.suffix.lower() in extensions and p.is_file())
-    if not files:
-        raise RawDataError(f"no file with extension in {extensions} in {folder}")
-    return files
+def read_raw_dir(raw_dir: Path, class_names: tuple[str, ...],
+                 video_feature_dim: int) -> Plan:
+    """The plan of a raw directory in the synthetic layout::
 
-
-def read_raw_dir(raw_dir: Path, class_names: tuple[str, ...]) -> RawIndex:
-    """Indexes a raw directory and checks it against the config's classes.
-
-    Video ids are the video file names without extension; each needs a
-    ``features/<video id>.npy``.
+        classes.txt                  <class dir name> TAB <class phrase>
+        images/<class>/<id>.<jpg|png|...>
+        videos/<class>/<id>.<avi|mp4|...>
+        features/<video id>.npy      float [video_feature_dim]
+        word2vec.bin                 word vectors, word2vec binary format
 
     Raises:
       RawDataError: a missing file or directory, or classes that differ.
@@ -120,42 +169,82 @@ def read_raw_dir(raw_dir: Path, class_names: tuple[str, ...]) -> RawIndex:
     if names != tuple(class_names):
         raise RawDataError(f"{classes_file}: classes {names}, expected "
                            f"{tuple(class_names)}")
-    videos = [_class_files(raw_dir / "videos" / n, VIDEO_EXTENSIONS)
-              for n in names]
-    stems = [v.stem for vs in videos for v in vs]
-    if len(set(stems)) != len(stems):
-        twice = sorted({s for s in stems if stems.count(s) > 1})
-        raise RawDataError(f"{raw_dir / 'videos'}: video ids (file names "
-                           f"without extension) must be unique, got {twice[:5]}")
-    missing = [str(raw_dir / "features" / f"{v.stem}.npy")
-               for vs in videos for v in vs
-               if not (raw_dir / "features" / f"{v.stem}.npy").is_file()]
-    if missing:
-        raise RawDataError(f"{len(missing)} video feature file(s) missing: "
-                           + ", ".join(missing[:5]))
+    triplets = []
+    for label, name in enumerate(names):
+        triplets += sources.pair_by_class(
+            label,
+            sources.files_in(raw_dir / "images" / name, sources.IMAGE_EXTENSIONS),
+            sources.files_in(raw_dir / "videos" / name, sources.VIDEO_EXTENSIONS))
     word2vec = raw_dir / "word2vec.bin"
     if not word2vec.is_file():
         raise RawDataError(f"missing word vectors {word2vec}")
-    return RawIndex(phrases=[row[1] for row in rows],
-                    images=[_class_files(raw_dir / "images" / n, IMAGE_EXTENSIONS)
-                            for n in names],
-                    videos=videos, features=raw_dir / "features",
-                    word2vec=word2vec)
+    return Plan(splits={POOL_SPLIT: triplets}, phrases=[row[1] for row in rows],
+                features=FeatureSource(raw_dir / "features", video_feature_dim),
+                word_vectors=word2vec)
+
+
+def real_plan(config: DivafnConfig, manual_dir: Path) -> Plan:
+    """The plan of a real pair from the manual dir (``sources.py``)."""
+    spec = sources.PAIRS[config.pair]
+    if config.official_split is None:
+        splits = {POOL_SPLIT: sources.pool_triplets(spec, manual_dir)}
+    else:
+        splits = sources.official_split_triplets(spec, manual_dir,
+                                                 config.official_split)
+    return Plan(splits=splits, phrases=[p.phrase for p in spec.table],
+                features=FeatureSource(
+                    sources.feature_dir(manual_dir, spec, config.feature_kind),
+                    config.video_feature_dim),
+                word_vectors=sources.word_vectors_file(manual_dir))
+
+
+def _check_video_ids(plan: Plan) -> None:
+    """Video ids must be unique within a split (they are the example keys)."""
+    for split, triplets in plan.splits.items():
+        ids = [t.video_id for t in triplets]
+        if len(set(ids)) != len(ids):
+            twice = sorted({i for i in ids if ids.count(i) > 1})
+            raise RawDataError(f"split {split!r}: video ids (file names without "
+                               f"extension) must be unique, got {twice[:5]}")
+        plan.features.check_complete(ids)
 
 
 def _read_image(path: Path) -> bytes:
-    """The encoded bytes of an image file, checked to decode."""
+    """The encoded bytes of an image, as stored or converted to PNG.
+
+    JPEG/PNG/BMP/GIF files are stored as they are once TF decodes them to 3
+    channels (grayscale, RGBA and CMYK decode to RGB); other formats (TIFF,
+    WebP) are decoded by OpenCV and stored as PNG.
+    """
     data = path.read_bytes()
-    if cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) is None:
+    if path.suffix.lower() in _TF_IMAGE_SUFFIXES:
+        try:
+            tf.io.decode_image(data, channels=3, expand_animations=False)
+        except tf.errors.InvalidArgumentError as e:
+            raise RawDataError(
+                f"{path}: not a decodable image (corrupt or truncated?): "
+                f"{e.message.splitlines()[-1]}") from None
+        return data
+    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if decoded is None:
         raise RawDataError(f"{path}: not a decodable image")
-    return data
+    return cv2.imencode(".png", decoded)[1].tobytes()
 
 
 class Divafn(tfds.core.GeneratorBasedBuilder):
-    """DIVAFN triplet pools; see the module docstring."""
+    """DIVAFN triplets; see the module docstring.
 
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "Synthetic configs."}
+    Args:
+      oov: what a class-phrase word missing from the word vectors does:
+        ``"error"`` (default) stops the build with the list of missing
+        words, ``"skip_word"`` leaves them out of the class vector.
+      **kwargs: for ``tfds.core.GeneratorBasedBuilder``.
+    """
+
+    VERSION = tfds.core.Version("1.1.0")
+    RELEASE_NOTES = {"1.0.0": "Synthetic configs.",
+                     "1.1.0": "The paper's real pairs, from a manual dir."}
+    MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
     BUILDER_CONFIGS = [
         _synthetic_config(
             "synthetic", "Demo: 10 classes x 50 images x 50 videos of 16 "
@@ -171,7 +260,16 @@ class Divafn(tfds.core.GeneratorBasedBuilder):
                                       videos_per_class=12, frames_per_video=8,
                                       seed=0),
             image_size=(32, 32), video_feature_dim=64, num_keyframes=2),
+        *(_real_config(pair, kind) for pair in ("s2u", "a2u", "e2h")
+          for kind in FEATURE_KINDS),
+        *(_real_config("b2u", kind, split) for split in (1, 2, 3)
+          for kind in FEATURE_KINDS),
     ]
+
+    def __init__(self, *, oov: semantics.OovPolicy = "error", **kwargs):
+        semantics.check_oov_policy(oov)
+        self._oov = oov
+        super().__init__(**kwargs)
 
     def _info(self) -> tfds.core.DatasetInfo:
         cfg = self.builder_config
@@ -194,31 +292,35 @@ class Divafn(tfds.core.GeneratorBasedBuilder):
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         cfg = self.builder_config
         if cfg.synthetic is None:
-            raw_dir = dl_manager.manual_dir
+            plan = real_plan(cfg, Path(dl_manager.manual_dir))
         else:
-            raw_dir = synthetic.ensure_raw_dir(
+            plan = read_raw_dir(synthetic.ensure_raw_dir(
                 dl_manager.download_dir, cfg.synthetic, cfg.image_size,
-                cfg.video_feature_dim)
-        index = read_raw_dir(raw_dir, cfg.class_names)
-        kv = semantics.load_word_vectors(index.word2vec, binary=True)
-        self.info.metadata["class_phrases"] = index.phrases
-        self.info.metadata["class_vectors"] = semantics.class_vectors(
-            kv, index.phrases).tolist()
-        return {POOL_SPLIT: self._generate_examples(index)}
+                cfg.video_feature_dim), cfg.class_names, cfg.video_feature_dim)
+        _check_video_ids(plan)
+        kv = semantics.load_word_vectors(plan.word_vectors, binary=True)
+        try:
+            vectors = semantics.class_vectors(kv, plan.phrases, oov=self._oov)
+        except semantics.OutOfVocabularyError as e:
+            raise semantics.OutOfVocabularyError(
+                e.missing, f" {plan.word_vectors}",
+                hint=" (build with oov='skip_word', flag --oov=skip_word, to "
+                "leave such words out of the class vectors)") from None
+        self.info.metadata["class_phrases"] = plan.phrases
+        self.info.metadata["class_vectors"] = vectors.tolist()
+        return {split: self._generate_examples(triplets, plan.features)
+                for split, triplets in plan.splits.items()}
 
-    def _generate_examples(self, index: RawIndex):
+    def _generate_examples(self, triplets: list[sources.Triplet],
+                           features: FeatureSource):
         cfg = self.builder_config
-        for label, (images, videos) in enumerate(zip(index.images, index.videos)):
-            for i, video in enumerate(videos):
-                image = images[i % len(images)]
-                yield video.stem, {
-                    "image": _read_image(image),
-                    "keyframes": list(keyframes.extract_keyframes(
-                        str(video), cfg.num_keyframes, cfg.image_size)),
-                    "video_feature": load_video_feature(
-                        index.features / f"{video.stem}.npy",
-                        cfg.video_feature_dim),
-                    "label": label,
-                    "image_id": image.stem,
-                    "video_id": video.stem,
-                }
+        for triplet in triplets:
+            yield triplet.video_id, {
+                "image": _read_image(triplet.image),
+                "keyframes": list(keyframes.extract_keyframes(
+                    str(triplet.video), cfg.num_keyframes, cfg.image_size)),
+                "video_feature": features.get(triplet.video_id),
+                "label": triplet.label,
+                "image_id": triplet.image.stem,
+                "video_id": triplet.video_id,
+            }

@@ -33,9 +33,17 @@ def _checked(feature: np.ndarray, dim: int, where: str) -> np.ndarray:
     return feature.astype(np.float32)
 
 
-def _load_npy(path: Path, mmap_mode: str | None = None) -> np.ndarray:
+def _load_npy(path: Path, memory_map: bool = False) -> np.ndarray:
+    """A .npy array, never unpickled; memory-mapped (read-only) if asked.
+
+    ``open_memmap`` refuses arrays of Python objects by itself; other reads
+    go through ``np.load(file object, allow_pickle=False)``.
+    """
     try:
-        return np.load(path, allow_pickle=False, mmap_mode=mmap_mode)
+        if memory_map:
+            return np.lib.format.open_memmap(path, mode="r")
+        with Path(path).open("rb") as f:
+            return np.load(f, allow_pickle=False)
     except (OSError, ValueError) as e:
         raise RawDataError(f"{path}: cannot read a .npy array ({e})") from e
 
@@ -57,7 +65,7 @@ class FeatureMatrix:
                                f"row of {MATRIX_FILE}, one per line)")
         ids = [line.strip() for line in
                index_path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        self.matrix = _load_npy(self.matrix_path, mmap_mode="r")
+        self.matrix = _load_npy(self.matrix_path, memory_map=True)
         if self.matrix.ndim != 2 or self.matrix.shape[1] != dim:
             raise RawDataError(f"{self.matrix_path}: expected a matrix [N, {dim}], "
                                f"got shape {self.matrix.shape}")
@@ -80,3 +88,38 @@ class FeatureMatrix:
         row = self.rows[video_id]
         return _checked(np.asarray(self.matrix[row]), self.dim,
                         f"{self.matrix_path} row {row} ({video_id})")
+
+
+class FeatureSource:
+    """The video features of a folder, in either format (module docstring).
+
+    ``features.npy`` in the folder selects the matrix format; otherwise each
+    video has its ``<video_id>.npy``.
+    """
+
+    def __init__(self, folder: Path, dim: int):
+        self.folder, self.dim = Path(folder), dim
+        if not self.folder.is_dir():
+            raise RawDataError(f"missing video feature directory {self.folder}")
+        self._matrix = (FeatureMatrix(self.folder, dim)
+                        if (self.folder / MATRIX_FILE).is_file() else None)
+
+    def check_complete(self, video_ids: list[str]) -> None:
+        """Raises RawDataError listing the videos that have no feature."""
+        if self._matrix is not None:
+            missing = [v for v in video_ids if v not in self._matrix]
+            where = f"{self.folder / INDEX_FILE} has no line for"
+        else:
+            missing = [v for v in video_ids
+                       if not (self.folder / f"{v}.npy").is_file()]
+            where = f"{self.folder}: no <video id>.npy for"
+        if missing:
+            raise RawDataError(f"{where} {len(missing)} video(s): "
+                               + ", ".join(missing[:5])
+                               + (", ..." if len(missing) > 5 else ""))
+
+    def get(self, video_id: str) -> np.ndarray:
+        """The checked float32 [dim] feature of a video."""
+        if self._matrix is not None:
+            return self._matrix.get(video_id)
+        return load_video_feature(self.folder / f"{video_id}.npy", self.dim)
