@@ -14,6 +14,10 @@ class RunConfig:
 
     dataset: str = "divafn/synthetic"
     data_dir: str | None = None
+    manual_dir: str | None = None
+    num_keyframes: int = 0
+    oov: str = "error"
+    class_vectors: str | None = None
     train_ratio: float = 0.1
     image_size: int = 224
     cache: bool = True

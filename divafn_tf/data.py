@@ -1,12 +1,19 @@
-"""Data: the TFDS triplet pool, the per-class training ratio, tf.data pipelines.
+"""Data: the TFDS triplets, the per-class training ratio, tf.data pipelines.
 
-Every builder config of ``tfds_builders.divafn`` has a ``pool`` split of
-triplets (image, keyframes of one video, the video's feature, label; DESIGN.md
-§2). The paper trains on a ratio r of each class and tests on the rest
-(S→U, A→U, E→H): ``split_by_ratio`` draws that split, seeded, per class.
+Every builder config of ``tfds_builders.divafn`` gives triplets (image,
+keyframes of one video, the video's feature, label; DESIGN.md §2) in either
 
-Training examples carry ``index``: the row of the triplet in the memory banks
-(its rank among the training triplets, in pool order).
+* one ``pool`` split (synthetic, S→U, A→U, E→H): the paper trains on a ratio
+  r of each class and tests on the rest; ``split_by_ratio`` draws that
+  split, seeded, per class; or
+* official ``train`` and ``test`` splits (B→U): the paper "randomly
+  sample[s] 5%, 10%, 20%, 33%, 50% and 100% videos from the training set of
+  each split" (§IV.B); ``sample_by_ratio`` draws that ratio of each class of
+  ``train``, seeded, and the whole ``test`` split is tested on.
+
+``select`` picks the right one. Training examples carry ``index``: the row of
+the triplet in the memory banks (its rank among the training triplets, in
+split order).
 """
 from __future__ import annotations
 
@@ -15,8 +22,12 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
+from absl import logging
 
-from tfds_builders.divafn.divafn_dataset_builder import POOL_SPLIT
+from tfds_builders.divafn.divafn_dataset_builder import (POOL_SPLIT,
+                                                          with_num_keyframes)
+
+TRAIN_SPLIT, TEST_SPLIT = "train", "test"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,7 +35,7 @@ class Pool:
     """A prepared builder and what the trainer needs to know about it."""
 
     builder: tfds.core.DatasetBuilder
-    labels: np.ndarray          # [N] class of each pool triplet, pool order
+    split_labels: dict[str, np.ndarray]   # class of each example, split order
     class_names: list[str]
     class_vectors: np.ndarray   # [C, k], L2-normalised semantic vectors
 
@@ -32,22 +43,64 @@ class Pool:
     def num_classes(self) -> int:
         return len(self.class_names)
 
+    @property
+    def has_official_splits(self) -> bool:
+        return POOL_SPLIT not in self.split_labels
 
-def load_pool(dataset: str, data_dir: str | None) -> Pool:
-    """Builds ``dataset`` (e.g. ``divafn/synthetic``) if needed and reads its labels."""
-    builder = tfds.builder(dataset, data_dir=data_dir)
-    builder.download_and_prepare()
+
+@dataclasses.dataclass(frozen=True)
+class Selection:
+    """Examples of one split: their indices (split order) and labels."""
+
+    split: str
+    indices: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+def make_builder(dataset: str, data_dir: str | None, num_keyframes: int = 0,
+                 oov: str = "error") -> tfds.core.DatasetBuilder:
+    """The builder of ``dataset`` (e.g. ``divafn/a2u_c3d``).
+
+    ``num_keyframes`` > 0 other than the config's own K gives the config
+    ``<name>_k<K>`` (stored apart); ``oov`` is the builder's policy for
+    class-phrase words without a word vector.
+    """
+    builder = tfds.builder(dataset, data_dir=data_dir, oov=oov)
+    if num_keyframes and num_keyframes != builder.builder_config.num_keyframes:
+        builder = tfds.builder(
+            builder.name, data_dir=data_dir, oov=oov,
+            config=with_num_keyframes(builder.builder_config, num_keyframes))
+    return builder
+
+
+def load_pool(dataset: str, data_dir: str | None, manual_dir: str | None = None,
+              num_keyframes: int = 0, oov: str = "error") -> Pool:
+    """Builds ``dataset`` if needed (real configs read ``manual_dir``) and
+    reads its labels."""
+    builder = make_builder(dataset, data_dir, num_keyframes, oov)
+    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+        manual_dir=manual_dir))
     metadata = builder.info.metadata or {}
     if "class_vectors" not in metadata:
         raise ValueError(
             f"{dataset}: its dataset_info has no 'class_vectors' metadata; "
             f"rebuild it with this version of tfds_builders")
-    labels_ds = builder.as_dataset(
-        split=POOL_SPLIT, shuffle_files=False,
-        decoders=tfds.decode.PartialDecoding({"label": True}))
-    labels = np.fromiter((ex["label"] for ex in labels_ds.as_numpy_iterator()),
-                         dtype=np.int64)
-    return Pool(builder=builder, labels=labels,
+    split_labels = {}
+    for split in builder.info.splits:
+        labels_ds = builder.as_dataset(
+            split=split, shuffle_files=False,
+            decoders=tfds.decode.PartialDecoding({"label": True}))
+        split_labels[split] = np.fromiter(
+            (ex["label"] for ex in labels_ds.as_numpy_iterator()), np.int64)
+    if POOL_SPLIT not in split_labels and not {TRAIN_SPLIT, TEST_SPLIT} <= set(
+            split_labels):
+        raise ValueError(f"{dataset}: expected a {POOL_SPLIT!r} split or "
+                         f"{TRAIN_SPLIT!r} and {TEST_SPLIT!r}, got "
+                         f"{sorted(split_labels)}")
+    return Pool(builder=builder, split_labels=split_labels,
                 class_names=list(builder.info.features["label"].names),
                 class_vectors=np.asarray(metadata["class_vectors"], np.float32))
 
@@ -61,7 +114,10 @@ def split_by_ratio(labels: np.ndarray, ratio: float, seed: int,
     one test triplet. Returns sorted pool indices (train, test).
     """
     if not 0.0 < ratio < 1.0:
-        raise ValueError(f"--train_ratio must be in (0, 1), got {ratio}")
+        raise ValueError(
+            f"--train_ratio must be in (0, 1) for a pool, got {ratio}: the "
+            "rest of each class is the test set (only datasets with official "
+            "train/test splits, such as divafn/b2u_split1_c3d, accept 1)")
     rng = np.random.default_rng(seed)
     train, test = [], []
     num_classes = int(labels.max()) + 1 if len(labels) else 0
@@ -79,6 +135,48 @@ def split_by_ratio(labels: np.ndarray, ratio: float, seed: int,
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
 
 
+def sample_by_ratio(train_labels: np.ndarray, test_labels: np.ndarray,
+                    ratio: float, seed: int, class_names: list[str]
+                    ) -> np.ndarray:
+    """Per class, a seeded random ``ratio`` of an official training split.
+
+    Each class keeps max(1, round(ratio · n_c)) of its training triplets
+    (all of them at ratio 1). A class with test videos but no training video
+    is an error; a class in neither split is left out (logged). Returns
+    sorted indices into the training split.
+    """
+    if not 0.0 < ratio <= 1.0:
+        raise ValueError(f"--train_ratio must be in (0, 1], got {ratio}")
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for c, name in enumerate(class_names):
+        members = np.flatnonzero(train_labels == c)
+        if not len(members):
+            if np.any(test_labels == c):
+                raise ValueError(f"class {name!r} has test videos but no "
+                                 "video in the training split")
+            logging.warning("class %r has no video in either split", name)
+            continue
+        n_train = max(1, int(round(ratio * len(members))))
+        chosen.append(rng.permutation(members)[:n_train])
+    return np.sort(np.concatenate(chosen))
+
+
+def select(pool: Pool, ratio: float, seed: int) -> tuple[Selection, Selection]:
+    """The (train, test) examples of a run (module docstring)."""
+    if pool.has_official_splits:
+        train_labels = pool.split_labels[TRAIN_SPLIT]
+        test_labels = pool.split_labels[TEST_SPLIT]
+        train = sample_by_ratio(train_labels, test_labels, ratio, seed,
+                                pool.class_names)
+        return (Selection(TRAIN_SPLIT, train, train_labels[train]),
+                Selection(TEST_SPLIT, np.arange(len(test_labels)), test_labels))
+    labels = pool.split_labels[POOL_SPLIT]
+    train, test = split_by_ratio(labels, ratio, seed, pool.class_names)
+    return (Selection(POOL_SPLIT, train, labels[train]),
+            Selection(POOL_SPLIT, test, labels[test]))
+
+
 def resize_uint8(images: tf.Tensor, size: int) -> tf.Tensor:
     """uint8 images [..., H, W, 3] → uint8 [..., size, size, 3] (antialiased).
 
@@ -94,19 +192,18 @@ def resize_uint8(images: tf.Tensor, size: int) -> tf.Tensor:
     return out
 
 
-def _select(pool: Pool, indices: np.ndarray) -> tf.data.Dataset:
-    """The pool's examples at ``indices`` (pool order), each with its rank."""
-    rank = np.full(len(pool.labels), -1, np.int64)
-    rank[np.asarray(indices)] = np.arange(len(indices))
+def _select(pool: Pool, selection: Selection) -> tf.data.Dataset:
+    """The examples of a selection (split order), each with its rank."""
+    rank = np.full(len(pool.split_labels[selection.split]), -1, np.int64)
+    rank[selection.indices] = np.arange(len(selection))
     rank = tf.constant(rank)
-    ds = pool.builder.as_dataset(split=POOL_SPLIT, shuffle_files=False)
+    ds = pool.builder.as_dataset(split=selection.split, shuffle_files=False)
     ds = ds.enumerate().map(lambda i, ex: (tf.gather(rank, i), ex))
     ds = ds.filter(lambda r, ex: r >= 0)
-    return ds.apply(tf.data.experimental.assert_cardinality(len(indices)))
+    return ds.apply(tf.data.experimental.assert_cardinality(len(selection)))
 
 
-def _triplets(pool: Pool, train_indices: np.ndarray,
-              image_size: int) -> tf.data.Dataset:
+def _triplets(pool: Pool, train: Selection, image_size: int) -> tf.data.Dataset:
     """Decoded training triplets in bank order, each with its bank ``index``."""
     def to_triplet(rank, ex):
         return {
@@ -116,11 +213,11 @@ def _triplets(pool: Pool, train_indices: np.ndarray,
             "label": ex["label"],
             "index": rank,
         }
-    return _select(pool, train_indices).map(
+    return _select(pool, train).map(
         to_triplet, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
-def training_dataset(pool: Pool, train_indices: np.ndarray, image_size: int,
+def training_dataset(pool: Pool, train: Selection, image_size: int,
                      batch_size: int, seed: int, cache: bool = True,
                      drop_remainder: bool = False) -> tf.data.Dataset:
     """Shuffled training triplets: image, keyframes, video_feature, label, index.
@@ -129,30 +226,30 @@ def training_dataset(pool: Pool, train_indices: np.ndarray, image_size: int,
     several replicas, where a replica handed an empty slice of that batch
     fails in the convolutions. Reshuffling still visits every triplet.
     """
-    ds = _triplets(pool, train_indices, image_size)
+    ds = _triplets(pool, train, image_size)
     if cache:
         ds = ds.cache()
-    ds = ds.shuffle(len(train_indices), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.shuffle(len(train), seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(
         tf.data.AUTOTUNE)
 
 
-def ordered_triplets(pool: Pool, train_indices: np.ndarray, image_size: int,
+def ordered_triplets(pool: Pool, train: Selection, image_size: int,
                      batch_size: int) -> tf.data.Dataset:
     """The training triplets in bank order (no shuffling), for filling the banks."""
-    return _triplets(pool, train_indices, image_size).batch(
+    return _triplets(pool, train, image_size).batch(
         batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def video_dataset(pool: Pool, indices: np.ndarray, image_size: int,
+def video_dataset(pool: Pool, videos: Selection, image_size: int,
                   batch_size: int) -> tf.data.Dataset:
-    """Videos at ``indices`` in pool order: keyframes, video_feature, label."""
+    """The selected videos in split order: keyframes, video_feature, label."""
     def to_video(rank, ex):
         return {
             "keyframes": resize_uint8(ex["keyframes"], image_size),
             "video_feature": ex["video_feature"],
             "label": ex["label"],
         }
-    ds = _select(pool, indices).map(
+    ds = _select(pool, videos).map(
         to_video, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

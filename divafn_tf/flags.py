@@ -12,14 +12,35 @@ _DEFAULT = RunConfig()
 
 # Data
 flags.DEFINE_string("dataset", _DEFAULT.dataset,
-                    "TFDS name/config of the triplet pool, e.g. divafn/synthetic "
-                    "or divafn/synthetic_tiny. Built on first use (the synthetic "
-                    "configs need no download).")
+                    "TFDS name/config of the triplets: divafn/synthetic, "
+                    "divafn/synthetic_tiny (embedded, no download), or a real "
+                    "pair divafn/{s2u,a2u,e2h}_{c3d,idt}, "
+                    "divafn/b2u_split{1,2,3}_{c3d,idt} (built on first use "
+                    "from --manual_dir).")
 flags.DEFINE_string("data_dir", _DEFAULT.data_dir,
                     "TFDS data directory (default: TFDS's, ~/tensorflow_datasets).")
+flags.DEFINE_string("manual_dir", _DEFAULT.manual_dir,
+                    "Directory of the downloaded datasets that the real configs "
+                    "build from (layout: tfds_builders/divafn/README.md; "
+                    "default: <data_dir>/downloads/manual).")
+flags.DEFINE_integer("num_keyframes", _DEFAULT.num_keyframes,
+                     "Keyframes K per video (0 = the config's own, 1 for the "
+                     "real pairs); another K builds the config <name>_k<K>.",
+                     lower_bound=0)
+flags.DEFINE_enum("oov", _DEFAULT.oov, ["error", "skip_word"],
+                  "Building a dataset: a class-phrase word missing from the "
+                  "word vectors stops the build (error) or is left out of the "
+                  "class vector (skip_word).")
+flags.DEFINE_string("class_vectors", _DEFAULT.class_vectors,
+                    "Replace the dataset's word2vec class vectors: a JSON "
+                    "{class name: vector} file, or attribute vectors (e.g. "
+                    "UCF101's 115 attributes) as .npy/.csv/.txt, one row per "
+                    "class (see divafn_tf/semantics.py).")
 flags.DEFINE_float("train_ratio", _DEFAULT.train_ratio,
-                   "Share r of each class's triplets used for training, in "
-                   "(0, 1); the rest are the test videos (paper: 0.1 ... 0.5).")
+                   "Share r of each class's videos used for training. Pools: "
+                   "in (0, 1), the rest are the test videos (paper: 0.1 ... "
+                   "0.5). Official splits (b2u): in (0, 1] of the train "
+                   "split, tested on the test split (paper: 0.05 ... 1).")
 flags.DEFINE_integer("image_size", _DEFAULT.image_size,
                      "Side of the square input of the image and keyframe "
                      "networks (paper: 224; at least 63 for CNN-F).")
@@ -88,8 +109,8 @@ flags.DEFINE_integer("seed", _DEFAULT.seed, "Seed of weights, data order and the
 
 
 flags.register_validator(
-    "train_ratio", lambda r: 0.0 < r < 1.0,
-    message="--train_ratio must be strictly between 0 and 1")
+    "train_ratio", lambda r: 0.0 < r <= 1.0,
+    message="--train_ratio must be in (0, 1] (below 1 for pools)")
 flags.register_multi_flags_validator(
     ["num_cpu_devices", "strategy"],
     lambda f: f["num_cpu_devices"] == 1 or f["strategy"] == "mirrored",

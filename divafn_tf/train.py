@@ -15,7 +15,8 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from divafn_tf import callbacks, data, distribute, evaluation, export, networks
+from divafn_tf import (callbacks, data, distribute, evaluation, export,
+                       networks, semantics)
 from divafn_tf.config import RunConfig
 from divafn_tf.model import Divafn
 from divafn_tf.objective import ObjectiveWeights
@@ -35,6 +36,13 @@ def build_model(config: RunConfig, class_vectors: np.ndarray,
         class_vectors=class_vectors, train_labels=train_labels,
         weights=ObjectiveWeights(a=config.a, b=config.b, c=config.c,
                                  beta=config.beta, lam=config.lam))
+
+
+def load_class_vectors(path: str, class_names: list[str]) -> np.ndarray:
+    """--class_vectors: a JSON {class: vector} file or an attribute file."""
+    if path.lower().endswith(".json"):
+        return semantics.load_class_vector_file(path, class_names)
+    return semantics.load_attribute_vectors(path, class_names)
 
 
 def make_optimizer(config: RunConfig) -> keras.optimizers.Optimizer:
@@ -62,33 +70,36 @@ def run(config: RunConfig,
     chief = distribute.is_chief()
 
     logging.info("Loading %s", config.dataset)
-    pool = data.load_pool(config.dataset, config.data_dir)
-    train_idx, test_idx = data.split_by_ratio(
-        pool.labels, config.train_ratio, config.seed, pool.class_names)
-    train_labels = pool.labels[train_idx]
+    pool = data.load_pool(config.dataset, config.data_dir, config.manual_dir,
+                          config.num_keyframes, config.oov)
+    class_vectors = (load_class_vectors(config.class_vectors, pool.class_names)
+                     if config.class_vectors else pool.class_vectors)
+    train_set, test_set = data.select(pool, config.train_ratio, config.seed)
+    train_labels = train_set.labels
     video_dim = int(pool.builder.info.features["video_feature"].shape[0])
-    logging.info("%s: %d classes, %d training triplets, %d test videos, "
-                 "video feature %d-d, semantic vectors %d-d",
-                 config.dataset, pool.num_classes, len(train_idx),
-                 len(test_idx), video_dim, pool.class_vectors.shape[1])
+    logging.info("%s: %d classes, %d training triplets (%s split), %d test "
+                 "videos (%s split), video feature %d-d, semantic vectors %d-d",
+                 pool.builder.builder_config.name, pool.num_classes,
+                 len(train_set), train_set.split, len(test_set), test_set.split,
+                 video_dim, class_vectors.shape[1])
 
     # Seeded here, after the dataset is loaded: building it (first use)
     # draws random numbers, which must not change the initial weights.
     keras.utils.set_random_seed(config.seed)
     with strategy.scope():
-        model = build_model(config, pool.class_vectors, train_labels, video_dim)
+        model = build_model(config, class_vectors, train_labels, video_dim)
         model.compile(optimizer=make_optimizer(config))
 
     batch = config.batch_size
-    train_videos = data.video_dataset(pool, train_idx, config.image_size, batch)
-    test_videos = data.video_dataset(pool, test_idx, config.image_size, batch)
+    train_videos = data.video_dataset(pool, train_set, config.image_size, batch)
+    test_videos = data.video_dataset(pool, test_set, config.image_size, batch)
     callbacks.initialize_banks(model, data.ordered_triplets(
-        pool, train_idx, config.image_size, batch))
+        pool, train_set, config.image_size, batch))
 
     log_dir = os.path.join(config.model_dir, "logs")
     fit_callbacks = [
         callbacks.AutoencoderWeightsUpdate(
-            pool.class_vectors, train_labels, config.beta, config.lam,
+            class_vectors, train_labels, config.beta, config.lam,
             config.w_solver, config.w_update_every),
         callbacks.PeriodicEvaluation(train_videos, test_videos,
                                      config.eval_every, config.svm_c,
@@ -98,7 +109,7 @@ def run(config: RunConfig,
         keras.callbacks.TensorBoard(log_dir=log_dir, write_graph=False),
     ]
     model.fit(data.training_dataset(
-                  pool, train_idx, config.image_size, batch, config.seed,
+                  pool, train_set, config.image_size, batch, config.seed,
                   config.cache,
                   drop_remainder=replicas > 1),
               epochs=config.epochs, callbacks=fit_callbacks, verbose=2)
@@ -112,8 +123,8 @@ def run(config: RunConfig,
                                              config.seed)
     results = {
         "accuracy": {"divafn": divafn_accuracy, "svm": svm_accuracy},
-        "num_train": int(len(train_idx)),
-        "num_test": int(len(test_idx)),
+        "num_train": len(train_set),
+        "num_test": len(test_set),
         "num_classes": pool.num_classes,
         "seconds": round(time.perf_counter() - started, 1),
         "flags": dataclasses.asdict(config),

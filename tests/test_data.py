@@ -30,15 +30,49 @@ def test_split_rejects_a_class_too_small_to_test():
         data.split_by_ratio(np.array([0, 0, 1]), 0.5, 0, ["wave", "jump"])
 
 
+def test_pool_split_rejects_ratio_one():
+    with pytest.raises(ValueError, match="official train/test splits"):
+        data.split_by_ratio(np.array([0, 0, 1, 1]), 1.0, 0)
+
+
+def test_official_split_sampling_is_per_class_seeded():
+    train_labels = np.repeat(np.arange(3), [20, 10, 1])
+    test_labels = np.array([0, 1, 2])
+    names = ["a", "b", "c"]
+    chosen = data.sample_by_ratio(train_labels, test_labels, 0.05, 3, names)
+    np.testing.assert_array_equal(np.bincount(train_labels[chosen]), [1, 1, 1])
+    chosen = data.sample_by_ratio(train_labels, test_labels, 0.5, 3, names)
+    np.testing.assert_array_equal(np.bincount(train_labels[chosen]), [10, 5, 1])
+    again = data.sample_by_ratio(train_labels, test_labels, 0.5, 3, names)
+    other = data.sample_by_ratio(train_labels, test_labels, 0.5, 4, names)
+    np.testing.assert_array_equal(chosen, again)
+    assert not np.array_equal(chosen, other)
+    everything = data.sample_by_ratio(train_labels, test_labels, 1.0, 3, names)
+    np.testing.assert_array_equal(everything, np.arange(31))
+
+
+def test_official_split_sampling_rejects_a_class_without_training_videos():
+    with pytest.raises(ValueError, match="class 'c' has test videos but no"):
+        data.sample_by_ratio(np.array([0, 1]), np.array([2]), 0.5, 0,
+                             ["a", "b", "c"])
+    # A class in neither split is left out.
+    chosen = data.sample_by_ratio(np.array([0, 2]), np.array([0]), 1.0, 0,
+                                  ["a", "b", "c"])
+    np.testing.assert_array_equal(chosen, [0, 1])
+
+
 def test_training_index_is_the_rank_among_training_triplets(pool):
-    train, _ = data.split_by_ratio(pool.labels, 0.3, seed=0)
+    assert not pool.has_official_splits
+    train, test = data.select(pool, 0.3, seed=0)
+    assert train.split == test.split == "pool"
+    assert not set(train.indices) & set(test.indices)
     seen = {}
     for batch in data.training_dataset(pool, train, 64, 5, seed=0):
         for index, label in zip(batch["index"].numpy(), batch["label"].numpy()):
             seen[int(index)] = int(label)
     assert sorted(seen) == list(range(len(train)))
     np.testing.assert_array_equal([seen[i] for i in range(len(train))],
-                                  pool.labels[train])
+                                  train.labels)
     batch = next(iter(data.training_dataset(pool, train, 64, 5, seed=0)))
     assert batch["image"].shape[1:] == (64, 64, 3)
     assert batch["keyframes"].dtype == tf.uint8
