@@ -18,11 +18,14 @@ split order).
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 from absl import logging
+
+from divafn_tf.errors import UserInputError
 
 from tfds_builders.divafn.divafn_dataset_builder import (POOL_SPLIT,
                                                           with_num_keyframes)
@@ -76,16 +79,30 @@ def make_builder(dataset: str, data_dir: str | None, num_keyframes: int = 0,
     return builder
 
 
+def _check_manual_dir(builder: tfds.core.DatasetBuilder,
+                      manual_dir: str | None) -> None:
+    """A real config builds from a manual dir: it must exist, not be empty."""
+    folder = (Path(manual_dir) if manual_dir
+              else Path(builder.data_dir_root) / "downloads" / "manual")
+    if not folder.is_dir() or not any(folder.iterdir()):
+        raise UserInputError(
+            f"{builder.name}/{builder.builder_config.name}: the manual dir "
+            f"{folder} is missing or empty (give --manual_dir); it must hold "
+            f"the downloaded datasets:{builder.MANUAL_DOWNLOAD_INSTRUCTIONS}")
+
+
 def load_pool(dataset: str, data_dir: str | None, manual_dir: str | None = None,
               num_keyframes: int = 0, oov: str = "error") -> Pool:
     """Builds ``dataset`` if needed (real configs read ``manual_dir``) and
     reads its labels."""
     builder = make_builder(dataset, data_dir, num_keyframes, oov)
+    if builder.builder_config.synthetic is None and not builder.is_prepared():
+        _check_manual_dir(builder, manual_dir)
     builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
         manual_dir=manual_dir))
     metadata = builder.info.metadata or {}
     if "class_vectors" not in metadata:
-        raise ValueError(
+        raise UserInputError(
             f"{dataset}: its dataset_info has no 'class_vectors' metadata; "
             f"rebuild it with this version of tfds_builders")
     split_labels = {}
@@ -97,7 +114,7 @@ def load_pool(dataset: str, data_dir: str | None, manual_dir: str | None = None,
             (ex["label"] for ex in labels_ds.as_numpy_iterator()), np.int64)
     if POOL_SPLIT not in split_labels and not {TRAIN_SPLIT, TEST_SPLIT} <= set(
             split_labels):
-        raise ValueError(f"{dataset}: expected a {POOL_SPLIT!r} split or "
+        raise UserInputError(f"{dataset}: expected a {POOL_SPLIT!r} split or "
                          f"{TRAIN_SPLIT!r} and {TEST_SPLIT!r}, got "
                          f"{sorted(split_labels)}")
     return Pool(builder=builder, split_labels=split_labels,
@@ -114,7 +131,7 @@ def split_by_ratio(labels: np.ndarray, ratio: float, seed: int,
     one test triplet. Returns sorted pool indices (train, test).
     """
     if not 0.0 < ratio < 1.0:
-        raise ValueError(
+        raise UserInputError(
             f"--train_ratio must be in (0, 1) for a pool, got {ratio}: the "
             "rest of each class is the test set (only datasets with official "
             "train/test splits, such as divafn/b2u_split1_c3d, accept 1)")
@@ -125,7 +142,7 @@ def split_by_ratio(labels: np.ndarray, ratio: float, seed: int,
         members = np.flatnonzero(labels == c)
         name = class_names[c] if class_names else str(c)
         if len(members) < 2:
-            raise ValueError(
+            raise UserInputError(
                 f"class {name!r} has {len(members)} triplet(s): at least 2 are "
                 f"needed (one to train on, one to test on)")
         members = rng.permutation(members)
@@ -146,14 +163,14 @@ def sample_by_ratio(train_labels: np.ndarray, test_labels: np.ndarray,
     sorted indices into the training split.
     """
     if not 0.0 < ratio <= 1.0:
-        raise ValueError(f"--train_ratio must be in (0, 1], got {ratio}")
+        raise UserInputError(f"--train_ratio must be in (0, 1], got {ratio}")
     rng = np.random.default_rng(seed)
     chosen = []
     for c, name in enumerate(class_names):
         members = np.flatnonzero(train_labels == c)
         if not len(members):
             if np.any(test_labels == c):
-                raise ValueError(f"class {name!r} has test videos but no "
+                raise UserInputError(f"class {name!r} has test videos but no "
                                  "video in the training split")
             logging.warning("class %r has no video in either split", name)
             continue

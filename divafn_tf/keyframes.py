@@ -28,10 +28,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from divafn_tf.errors import UserInputError
+
 HUE_BINS, SATURATION_BINS, VALUE_BINS = 16, 4, 4
 
 
-class KeyframeError(ValueError):
+class KeyframeError(UserInputError):
     """A video that cannot be opened or decoded, or has no frame."""
 
 

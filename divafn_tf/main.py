@@ -13,7 +13,7 @@ import dataclasses
 
 from absl import app, flags, logging
 
-from divafn_tf import distribute, train
+from divafn_tf import distribute, errors, train
 from divafn_tf.config import RunConfig
 from divafn_tf import flags as _flags  # noqa: F401  (defines the flags)
 
@@ -34,7 +34,8 @@ def main(argv: list[str]) -> None:
     distribute.split_cpu(FLAGS.num_cpu_devices)
 
     config = config_from_flags()
-    results = train.run(config)
+    with errors.exit_on_user_error():
+        results = train.run(config)
     accuracy = results["accuracy"]
     print(f"\nDIVAFN on {config.dataset}: {results['num_classes']} classes, "
           f"train ratio {config.train_ratio} ({results['num_train']} training "

@@ -42,15 +42,15 @@ from __future__ import annotations
 
 import csv
 import os
-import sys
 import tempfile
 from typing import Any, Sequence
 
 import numpy as np
 from absl import app, flags
 
+from divafn_tf.errors import UserInputError, exit_on_user_error
 from divafn_tf.export import CLASS_NAMES_SIGNATURE, SIGNATURE
-from divafn_tf.keyframes import KeyframeError, extract_keyframes
+from divafn_tf.keyframes import extract_keyframes
 
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".mov")
 MAX_LISTED_MISSING = 5
@@ -102,7 +102,7 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
 FLAGS = flags.FLAGS
 
 
-class PredictError(ValueError):
+class PredictError(UserInputError):
     """A bad input of the prediction run (the message names the file)."""
 
 
@@ -396,15 +396,12 @@ def videos_from_flags() -> list[tuple[str, str]]:
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    try:
+    with exit_on_user_error():
         videos = videos_from_flags()
         results = predict_videos(FLAGS.saved_model, videos,
                                  num_keyframes=FLAGS.num_keyframes,
                                  batch_size=FLAGS.batch_size,
                                  top_k=FLAGS.top_k)
-    except (PredictError, KeyframeError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
     for result in results:
         print(format_prediction(result))
     print(f"{len(results)} video(s) predicted")

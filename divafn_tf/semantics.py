@@ -37,6 +37,8 @@ import numpy as np
 from gensim import utils as gensim_utils
 from gensim.models import KeyedVectors
 
+from divafn_tf.errors import UserInputError
+
 _WORD_SEPARATORS = re.compile(r"[\s_\-]+")
 # Within a separator-free token: an acronym before a capitalised word
 # ("HTMLParser" -> HTML, Parser), a capitalised or lower-case word, a run of
@@ -49,7 +51,7 @@ OovPolicy = Literal["error", "skip_word"]
 _OOV_POLICIES = ("error", "skip_word")
 
 
-class OutOfVocabularyError(KeyError, ValueError):
+class OutOfVocabularyError(KeyError, UserInputError):
     """Words of class phrases that have no vector.
 
     The message lists every missing word with its class phrase, e.g.

@@ -5,6 +5,7 @@ import tensorflow as tf
 
 import tiny_model
 from divafn_tf import callbacks, data
+from divafn_tf.errors import UserInputError
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +27,12 @@ def test_split_is_per_class_seeded_and_disjoint():
 
 
 def test_split_rejects_a_class_too_small_to_test():
-    with pytest.raises(ValueError, match="class 'jump' has 1 triplet"):
+    with pytest.raises(UserInputError, match="class 'jump' has 1 triplet"):
         data.split_by_ratio(np.array([0, 0, 1]), 0.5, 0, ["wave", "jump"])
 
 
 def test_pool_split_rejects_ratio_one():
-    with pytest.raises(ValueError, match="official train/test splits"):
+    with pytest.raises(UserInputError, match="official train/test splits"):
         data.split_by_ratio(np.array([0, 0, 1, 1]), 1.0, 0)
 
 
@@ -52,7 +53,7 @@ def test_official_split_sampling_is_per_class_seeded():
 
 
 def test_official_split_sampling_rejects_a_class_without_training_videos():
-    with pytest.raises(ValueError, match="class 'c' has test videos but no"):
+    with pytest.raises(UserInputError, match="class 'c' has test videos but no"):
         data.sample_by_ratio(np.array([0, 1]), np.array([2]), 0.5, 0,
                              ["a", "b", "c"])
     # A class in neither split is left out.
@@ -85,3 +86,12 @@ def test_initialize_banks_rejects_triplets_out_of_bank_order():
     with pytest.raises(ValueError, match="bank order"):
         callbacks.initialize_banks(
             model, tf.data.Dataset.from_tensor_slices(shuffled).batch(8))
+
+
+def test_missing_manual_dir_is_reported_with_the_layout(tmp_path):
+    with pytest.raises(UserInputError) as info:
+        data.load_pool("divafn/s2u_c3d", str(tmp_path / "data"),
+                       str(tmp_path / "nowhere"))
+    message = str(info.value)
+    assert f"manual dir {tmp_path / 'nowhere'} is missing or empty" in message
+    assert "Stanford40/JPEGImages/<action>_<nnn>.jpg" in message

@@ -4,6 +4,7 @@ import os
 import pytest
 
 from tfds_builders.divafn import official_splits as splits
+from tfds_builders.divafn.video_features import RawDataError
 
 
 def _write(path, lines, newline="\r\n"):
@@ -51,13 +52,13 @@ def test_ucf101_split_resolves_quirky_names_and_crlf(ucf):
 def test_ucf101_missing_video_and_bad_line_name_the_file(ucf, tmp_path):
     root, lists = ucf
     os.remove(os.path.join(root, "ApplyEyeMakeup", "v_ApplyEyeMakeup_g01_c01.avi"))
-    with pytest.raises(FileNotFoundError, match=r"testlist01.txt:1: lists "
+    with pytest.raises(RawDataError, match=r"testlist01.txt:1: lists "
                        r"ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi"):
         splits.read_ucf101_split(lists, 1, root)
     _write(os.path.join(lists, "classInd.txt"), ["one ApplyEyeMakeup"])
-    with pytest.raises(ValueError, match=r"classInd.txt:1: expected"):
+    with pytest.raises(RawDataError, match=r"classInd.txt:1: expected"):
         splits.read_ucf101_split(lists, 1, root)
-    with pytest.raises(FileNotFoundError, match="trainlist02.txt"):
+    with pytest.raises(RawDataError, match="trainlist02.txt"):
         _write(os.path.join(lists, "classInd.txt"), ["1 ApplyEyeMakeup"])
         splits.read_ucf101_split(lists, 2, root)
 
@@ -72,5 +73,5 @@ def test_hmdb51_split_tags(tmp_path):
     assert [e.video_id for e in train] == ["a_clap_1"]
     assert [e.video_id for e in test] == ["b_clap_2"]
     _write(split_dir / "clap_test_split2.txt", ["a_clap_1.avi 3"])
-    with pytest.raises(ValueError, match=r"clap_test_split2.txt:1: expected"):
+    with pytest.raises(RawDataError, match=r"clap_test_split2.txt:1: expected"):
         splits.read_hmdb51_split(str(split_dir), 2, str(root), ["clap"])

@@ -1,13 +1,11 @@
 """The real pairs' configs against the dummy manual dir (tiny real files).
 
-``tfds_builders/divafn/dummy_data`` holds UCF101 / HMDB51 / Stanford40 / ASD /
-EAD / BU101 files in their distributed layouts (made by
-``python -m tfds_builders.divafn.make_dummy_data``): 21 UCF101 classes x 3
-videos, the 15 E→H HMDB51 classes x 3 videos, 2 images per class (1 or 3 in
-BU101), features in both formats, word2vec binary.
+The dummy manual dir (``dummy_manual.DUMMY``) holds UCF101 / HMDB51 /
+Stanford40 / ASD / EAD / BU101 files in their distributed layouts: 21 UCF101
+classes x 3 videos, the 15 E→H HMDB51 classes x 3 videos, 2 images per class
+(1 or 3 in BU101), features in both formats, word2vec binary.
 """
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,8 +15,9 @@ from divafn_tf import semantics
 from tfds_builders.divafn import (class_tables, divafn_dataset_builder,
                                   sources)
 from tfds_builders.divafn.video_features import RawDataError
+import dummy_manual
+from dummy_manual import DUMMY
 
-DUMMY = Path(divafn_dataset_builder.__file__).parent / "dummy_data"
 Divafn = divafn_dataset_builder.Divafn
 
 
@@ -117,8 +116,7 @@ def test_metadata_holds_the_paper_phrases_and_their_word2vec_vectors(data_dir):
     builder = _build(data_dir, "s2u_idt")
     phrases = [p.phrase for p in class_tables.S2U]
     assert builder.info.metadata["class_phrases"] == phrases
-    kv = semantics.load_word_vectors(
-        DUMMY / "GoogleNews-vectors-negative300.bin")
+    kv = semantics.load_word_vectors(DUMMY / dummy_manual.WORD2VEC)
     np.testing.assert_allclose(builder.info.metadata["class_vectors"],
                                semantics.class_vectors(kv, phrases), atol=1e-6)
 
@@ -200,22 +198,9 @@ def test_samples_per_class_keeps_the_first_files():
                                               "v_Archery_g02_c01.avi"]
 
 
-def _manual_copy(tmp_path) -> Path:
-    """A writable copy of the dummy manual dir."""
-    manual = tmp_path / "manual"
-    shutil.copytree(DUMMY, manual)
-    return manual
-
-
 def test_out_of_vocabulary_words_stop_the_build_with_the_list(tmp_path):
-    manual = _manual_copy(tmp_path)
-    kv = semantics.load_word_vectors(
-        manual / "GoogleNews-vectors-negative300.bin")
-    kept = [w for w in kv.index_to_key if w not in ("archery", "mopping")]
-    smaller = type(kv)(kv.vector_size)
-    smaller.add_vectors(kept, kv[kept])
-    smaller.save_word2vec_format(
-        str(manual / "GoogleNews-vectors-negative300.bin"), binary=True)
+    manual = dummy_manual.copy(tmp_path)
+    dummy_manual.drop_words(manual, {"archery", "mopping"})
     builder = tfds.builder("divafn/s2u_c3d", data_dir=str(tmp_path / "data"))
     with pytest.raises(semantics.OutOfVocabularyError) as info:
         builder.download_and_prepare(
@@ -247,7 +232,7 @@ def test_out_of_vocabulary_words_stop_the_build_with_the_list(tmp_path):
         "undecodable_video"])
 def test_bad_input_names_the_file_and_leaves_no_dataset(tmp_path, damage,
                                                         expected):
-    manual = _manual_copy(tmp_path)
+    manual = dummy_manual.copy(tmp_path)
     damage(manual)
     builder = tfds.builder("divafn/s2u_idt", data_dir=str(tmp_path / "data"))
     with pytest.raises(ValueError) as info:

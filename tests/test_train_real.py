@@ -6,16 +6,16 @@ pool with attribute class vectors given by --class_vectors.
 """
 import dataclasses
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from divafn_tf import train
 from divafn_tf.config import RunConfig
-from tfds_builders.divafn import class_tables, divafn_dataset_builder
+from divafn_tf.errors import UserInputError
+from tfds_builders.divafn import class_tables
 
-DUMMY = Path(divafn_dataset_builder.__file__).parent / "dummy_data"
+from dummy_manual import DUMMY
 TINY_NETS = dict(image_size=64, cnn_width=0.25, fc_units=64, video_hidden=64,
                  d=32, optimizer="adam", learning_rate=1e-3, batch_size=16,
                  epochs=2, eval_every=0, histogram_every=0)
@@ -42,7 +42,7 @@ def test_b2u_trains_on_a_ratio_of_the_official_train_split(tmp_path):
 
 
 def test_pool_ratio_one_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="official train/test splits"):
+    with pytest.raises(UserInputError, match="official train/test splits"):
         train.run(_config(tmp_path, dataset="divafn/a2u_idt", train_ratio=1.0))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from absl import app, flags
 
-from divafn_tf import data
+from divafn_tf import data, errors
 
 flags.DEFINE_string("dataset", None, "TFDS name/config, e.g. divafn/b2u_split1_c3d.")
 flags.DEFINE_string("data_dir", None,
@@ -32,8 +32,9 @@ FLAGS = flags.FLAGS
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    pool = data.load_pool(FLAGS.dataset, FLAGS.data_dir, FLAGS.manual_dir,
-                          FLAGS.num_keyframes, FLAGS.oov)
+    with errors.exit_on_user_error():
+        pool = data.load_pool(FLAGS.dataset, FLAGS.data_dir, FLAGS.manual_dir,
+                              FLAGS.num_keyframes, FLAGS.oov)
     info = pool.builder.info
     print(f"{pool.builder.name}/{pool.builder.builder_config.name} "
           f"{info.version} in {pool.builder.data_dir}")

@@ -10,12 +10,15 @@ their class folder); blank lines.
 HMDB51 (``testTrainMulti_7030_splits/``): ``<class>_test_split<N>.txt`` with
 lines "<video file> <tag>", tag 1 = train, 2 = test, 0 = unused.
 
-Every error names the file (and line) and says what was expected.
+Every error (``RawDataError``) names the file (and line) and says what was
+expected.
 """
 from __future__ import annotations
 
 import dataclasses
 import os
+
+from tfds_builders.divafn.video_features import RawDataError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,7 +32,7 @@ class VideoEntry:
 
 def _lines(path: str) -> list[tuple[int, str]]:
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path}: split file not found")
+        raise RawDataError(f"{path}: split file not found")
     with open(path, encoding="utf-8", newline="") as f:
         return [(number, line.strip()) for number, line in enumerate(f, 1)
                 if line.strip()]
@@ -45,7 +48,7 @@ def _resolve(root: str, class_dir: str, file_name: str, source: str) -> str:
         for candidate in os.listdir(folder):
             if candidate.lower() == file_name.lower():
                 return os.path.join(folder, candidate)
-    raise FileNotFoundError(f"{source}: lists {class_dir}/{file_name}, which "
+    raise RawDataError(f"{source}: lists {class_dir}/{file_name}, which "
                             f"is not in {folder}")
 
 
@@ -61,11 +64,11 @@ def read_ucf101_class_index(path: str) -> dict[str, int]:
     for number, line in _lines(path):
         parts = line.split()
         if len(parts) != 2 or not parts[0].isdigit():
-            raise ValueError(f"{path}:{number}: expected '<number> <ClassName>', "
+            raise RawDataError(f"{path}:{number}: expected '<number> <ClassName>', "
                              f"got {line!r}")
         index[parts[1]] = int(parts[0]) - 1
     if sorted(index.values()) != list(range(len(index))):
-        raise ValueError(f"{path}: class numbers must be 1..{len(index)}")
+        raise RawDataError(f"{path}: class numbers must be 1..{len(index)}")
     return index
 
 
@@ -73,7 +76,7 @@ def read_ucf101_split(list_dir: str, split: int, ucf_root: str
                       ) -> tuple[list[VideoEntry], list[VideoEntry]]:
     """(train, test) videos of UCF101's official split 1, 2 or 3."""
     if split not in (1, 2, 3):
-        raise ValueError(f"UCF101 has splits 1, 2 and 3, not {split}")
+        raise RawDataError(f"UCF101 has splits 1, 2 and 3, not {split}")
     classes = {name.lower(): name for name in
                read_ucf101_class_index(os.path.join(list_dir, "classInd.txt"))}
     result = []
@@ -83,11 +86,11 @@ def read_ucf101_split(list_dir: str, split: int, ucf_root: str
         for number, line in _lines(path):
             relative = line.split()[0].replace("\\", "/")
             if relative.count("/") != 1:
-                raise ValueError(f"{path}:{number}: expected "
+                raise RawDataError(f"{path}:{number}: expected "
                                  f"'<Class>/<video>.avi', got {line!r}")
             class_dir, file_name = relative.split("/")
             if class_dir.lower() not in classes:
-                raise ValueError(f"{path}:{number}: class {class_dir!r} is not "
+                raise RawDataError(f"{path}:{number}: class {class_dir!r} is not "
                                  f"in classInd.txt")
             entries.append(_entry(
                 _resolve(ucf_root, class_dir, file_name, f"{path}:{number}"),
@@ -101,14 +104,14 @@ def read_hmdb51_split(split_dir: str, split: int, hmdb_root: str,
                       ) -> tuple[list[VideoEntry], list[VideoEntry]]:
     """(train, test) videos of ``classes`` in HMDB51's official split 1-3."""
     if split not in (1, 2, 3):
-        raise ValueError(f"HMDB51 has splits 1, 2 and 3, not {split}")
+        raise RawDataError(f"HMDB51 has splits 1, 2 and 3, not {split}")
     train, test = [], []
     for class_name in classes:
         path = os.path.join(split_dir, f"{class_name}_test_split{split}.txt")
         for number, line in _lines(path):
             parts = line.split()
             if len(parts) != 2 or parts[1] not in ("0", "1", "2"):
-                raise ValueError(f"{path}:{number}: expected '<video>.avi "
+                raise RawDataError(f"{path}:{number}: expected '<video>.avi "
                                  f"<0|1|2>', got {line!r}")
             if parts[1] == "0":
                 continue

@@ -15,11 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
+from divafn_tf.errors import UserInputError
+
 MATRIX_FILE = "features.npy"
 INDEX_FILE = "features_index.txt"
 
 
-class RawDataError(ValueError):
+class RawDataError(UserInputError):
     """A raw directory that does not hold what the config expects."""
 
 
