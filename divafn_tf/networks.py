@@ -106,8 +106,13 @@ class NormalizePixels(keras.layers.Layer):
                 "scale": self.scale}
 
 
-def build_cnn_f(config: CnnFConfig, name: str) -> keras.Model:
-    """CNN-F with fc8 = ``config.output_dim`` (identity), input uint8 [S, S, 3]."""
+def build_cnn_f(config: CnnFConfig, name: str,
+                pixel_mean: np.ndarray | None = None) -> keras.Model:
+    """CNN-F with fc8 = ``config.output_dim`` (identity), input uint8 [S, S, 3].
+
+    ``pixel_mean`` (0..255 RGB, [3] or [S, S, 3]; default the ImageNet channel
+    means) is subtracted from the pixels before ``config.pixel_scale``.
+    """
     if config.image_size < MIN_CNN_F_INPUT:
         raise ValueError(
             f"image_size={config.image_size} is too small for CNN-F: its "
@@ -118,7 +123,9 @@ def build_cnn_f(config: CnnFConfig, name: str) -> keras.Model:
     layers = keras.layers
     inputs = keras.Input((config.image_size, config.image_size, 3),
                          dtype="uint8", name=f"{name}_pixels")
-    x = NormalizePixels(scale=config.pixel_scale, name=f"{name}_normalize")(inputs)
+    mean = IMAGENET_RGB_MEAN if pixel_mean is None else pixel_mean
+    x = NormalizePixels(mean=mean, scale=config.pixel_scale,
+                        name=f"{name}_normalize")(inputs)
     x = layers.Conv2D(c1, 11, strides=4, activation="relu",
                       kernel_initializer=he(), name=f"{name}_conv1")(x)
     x = LocalResponseNormalization(name=f"{name}_norm1")(x)
