@@ -22,6 +22,9 @@ class RunConfig:
     image_size: int = 224
     cache: bool = True
     d: int = 4096
+    image_backbone: str = "cnn_f"
+    image_weights: str | None = None
+    train_image_layers: str = "all"
     cnn_width: float = 1.0
     fc_units: int = 4096
     video_hidden: int = 8192

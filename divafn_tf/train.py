@@ -15,8 +15,8 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from divafn_tf import (callbacks, data, distribute, evaluation, export,
-                       networks, semantics)
+from divafn_tf import (backbones, callbacks, data, distribute, evaluation,
+                       export, networks, semantics)
 from divafn_tf.config import RunConfig
 from divafn_tf.model import Divafn
 from divafn_tf.objective import ObjectiveWeights
@@ -25,12 +25,16 @@ from divafn_tf.objective import ObjectiveWeights
 def build_model(config: RunConfig, class_vectors: np.ndarray,
                 train_labels: np.ndarray, video_feature_dim: int) -> Divafn:
     """The three networks (DESIGN.md §3) inside a Divafn model."""
-    cnn = networks.CnnFConfig(image_size=config.image_size,
-                              width=config.cnn_width, fc_units=config.fc_units,
-                              output_dim=config.d, dropout=config.dropout)
+    image = backbones.ImageNetworkConfig(
+        backbone=config.image_backbone, weights=config.image_weights,
+        train_layers=config.train_image_layers,
+        cnn=networks.CnnFConfig(image_size=config.image_size,
+                                width=config.cnn_width,
+                                fc_units=config.fc_units, output_dim=config.d,
+                                dropout=config.dropout))
     return Divafn(
-        image_net=networks.build_cnn_f(cnn, "image_net"),
-        keyframe_net=networks.build_cnn_f(cnn, "keyframe_net"),
+        image_net=backbones.build_image_network(image, "image_net"),
+        keyframe_net=backbones.build_image_network(image, "keyframe_net"),
         video_net=networks.build_video_mlp(video_feature_dim,
                                            config.video_hidden, config.d),
         class_vectors=class_vectors, train_labels=train_labels,
