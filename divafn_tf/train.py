@@ -60,65 +60,109 @@ def make_optimizer(config: RunConfig) -> keras.optimizers.Optimizer:
     raise ValueError(f"unknown --optimizer {config.optimizer!r}")
 
 
-def run(config: RunConfig,
-        strategy: tf.distribute.Strategy | None = None) -> dict:
-    """Trains, evaluates and exports; returns what results.json holds."""
-    started = time.perf_counter()
-    strategy = strategy or distribute.make_strategy(config.strategy)
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    """A loaded dataset and one train/test split of it."""
+
+    pool: data.Pool
+    class_vectors: np.ndarray      # [C, k]
+    train_set: data.Selection
+    test_set: data.Selection
+
+    @property
+    def video_dim(self) -> int:
+        return int(self.pool.builder.info.features["video_feature"].shape[0])
+
+
+def load_dataset(config: RunConfig) -> tuple[data.Pool, np.ndarray]:
+    """The pool of ``config.dataset`` (built if needed) and its class vectors."""
+    logging.info("Loading %s", config.dataset)
+    pool = data.load_pool(config.dataset, config.data_dir, config.manual_dir,
+                          config.num_keyframes, config.oov)
+    class_vectors = (load_class_vectors(config.class_vectors, pool.class_names)
+                     if config.class_vectors else pool.class_vectors)
+    return pool, class_vectors
+
+
+def split(pool: data.Pool, class_vectors: np.ndarray, ratio: float,
+          seed: int) -> Experiment:
+    """One seeded train/test split (``data.select``)."""
+    train_set, test_set = data.select(pool, ratio, seed)
+    experiment = Experiment(pool, class_vectors, train_set, test_set)
+    logging.info("%s: %d classes, %d training triplets (%s split), %d test "
+                 "videos (%s split), video feature %d-d, semantic vectors %d-d",
+                 pool.builder.builder_config.name, pool.num_classes,
+                 len(train_set), train_set.split, len(test_set), test_set.split,
+                 experiment.video_dim, class_vectors.shape[1])
+    return experiment
+
+
+def video_datasets(config: RunConfig, experiment: Experiment
+                   ) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+    """(training videos, test videos), batched, in split order."""
+    return tuple(data.video_dataset(experiment.pool, videos, config.image_size,
+                                    config.batch_size)
+                 for videos in (experiment.train_set, experiment.test_set))
+
+
+def fit(config: RunConfig, experiment: Experiment,
+        strategy: tf.distribute.Strategy, log_dir: str | None) -> Divafn:
+    """Builds (seeded by ``config.seed``) and trains DIVAFN on a split.
+
+    ``log_dir`` receives TensorBoard logs (None: no logs, as in experiments).
+    """
     replicas = strategy.num_replicas_in_sync
     if config.batch_size % replicas:
         raise ValueError(
             f"--batch_size={config.batch_size} must be a multiple of the "
             f"{replicas} replicas of --strategy={config.strategy}: each replica "
             f"takes an equal share of the global batch")
-    chief = distribute.is_chief()
-
-    logging.info("Loading %s", config.dataset)
-    pool = data.load_pool(config.dataset, config.data_dir, config.manual_dir,
-                          config.num_keyframes, config.oov)
-    class_vectors = (load_class_vectors(config.class_vectors, pool.class_names)
-                     if config.class_vectors else pool.class_vectors)
-    train_set, test_set = data.select(pool, config.train_ratio, config.seed)
-    train_labels = train_set.labels
-    video_dim = int(pool.builder.info.features["video_feature"].shape[0])
-    logging.info("%s: %d classes, %d training triplets (%s split), %d test "
-                 "videos (%s split), video feature %d-d, semantic vectors %d-d",
-                 pool.builder.builder_config.name, pool.num_classes,
-                 len(train_set), train_set.split, len(test_set), test_set.split,
-                 video_dim, class_vectors.shape[1])
-
+    pool, train_set = experiment.pool, experiment.train_set
     # Seeded here, after the dataset is loaded: building it (first use)
     # draws random numbers, which must not change the initial weights.
     keras.utils.set_random_seed(config.seed)
     with strategy.scope():
-        model = build_model(config, class_vectors, train_labels, video_dim)
+        model = build_model(config, experiment.class_vectors, train_set.labels,
+                            experiment.video_dim)
         model.compile(optimizer=make_optimizer(config))
-
     batch = config.batch_size
-    train_videos = data.video_dataset(pool, train_set, config.image_size, batch)
-    test_videos = data.video_dataset(pool, test_set, config.image_size, batch)
+    train_videos, test_videos = video_datasets(config, experiment)
     callbacks.initialize_banks(model, data.ordered_triplets(
         pool, train_set, config.image_size, batch))
-
-    log_dir = os.path.join(config.model_dir, "logs")
     fit_callbacks = [
         callbacks.AutoencoderWeightsUpdate(
-            class_vectors, train_labels, config.beta, config.lam,
-            config.w_solver, config.w_update_every),
-        callbacks.PeriodicEvaluation(train_videos, test_videos,
-                                     config.eval_every, config.svm_c,
-                                     config.seed),
-        callbacks.TrainingExtras(os.path.join(log_dir, "extras"),
-                                 config.histogram_every),
-        keras.callbacks.TensorBoard(log_dir=log_dir, write_graph=False),
-    ]
+            experiment.class_vectors, train_set.labels, config.beta,
+            config.lam, config.w_solver, config.w_update_every)]
+    if log_dir is not None:
+        fit_callbacks += [
+            callbacks.PeriodicEvaluation(train_videos, test_videos,
+                                         config.eval_every, config.svm_c,
+                                         config.seed),
+            callbacks.TrainingExtras(os.path.join(log_dir, "extras"),
+                                     config.histogram_every),
+            keras.callbacks.TensorBoard(log_dir=log_dir, write_graph=False),
+        ]
     model.fit(data.training_dataset(
                   pool, train_set, config.image_size, batch, config.seed,
-                  config.cache,
-                  drop_remainder=replicas > 1),
-              epochs=config.epochs, callbacks=fit_callbacks, verbose=2)
+                  config.cache, drop_remainder=replicas > 1),
+              epochs=config.epochs, callbacks=fit_callbacks,
+              verbose=2 if log_dir is not None else 0)
+    return model
+
+
+def run(config: RunConfig,
+        strategy: tf.distribute.Strategy | None = None) -> dict:
+    """Trains, evaluates and exports; returns what results.json holds."""
+    started = time.perf_counter()
+    strategy = strategy or distribute.make_strategy(config.strategy)
+    chief = distribute.is_chief()
+    pool, class_vectors = load_dataset(config)
+    experiment = split(pool, class_vectors, config.train_ratio, config.seed)
+    model = fit(config, experiment, strategy,
+                os.path.join(config.model_dir, "logs"))
 
     logging.info("Evaluating: SVM on eq. (25) features and on the video feature")
+    train_videos, test_videos = video_datasets(config, experiment)
     train = evaluation.embed_videos(model, train_videos)
     test = evaluation.embed_videos(model, test_videos)
     svm, divafn_accuracy = evaluation.divafn_svm(model, train, test,
@@ -127,8 +171,8 @@ def run(config: RunConfig,
                                              config.seed)
     results = {
         "accuracy": {"divafn": divafn_accuracy, "svm": svm_accuracy},
-        "num_train": len(train_set),
-        "num_test": len(test_set),
+        "num_train": len(experiment.train_set),
+        "num_test": len(experiment.test_set),
         "num_classes": pool.num_classes,
         "seconds": round(time.perf_counter() - started, 1),
         "flags": dataclasses.asdict(config),
@@ -137,8 +181,8 @@ def run(config: RunConfig,
         os.makedirs(config.model_dir, exist_ok=True)
         if config.export:
             export_dir = export.export_saved_model(
-                model, svm, pool.class_names, config.image_size, video_dim,
-                os.path.join(config.model_dir, "export"))
+                model, svm, pool.class_names, config.image_size,
+                experiment.video_dim, os.path.join(config.model_dir, "export"))
             results["export_dir"] = export_dir
         with open(os.path.join(config.model_dir, "results.json"), "w") as f:
             json.dump(results, f, indent=2)
