@@ -22,16 +22,21 @@ from divafn_tf.model import Divafn
 from divafn_tf.objective import ObjectiveWeights
 
 
-def build_model(config: RunConfig, class_vectors: np.ndarray,
-                train_labels: np.ndarray, video_feature_dim: int) -> Divafn:
-    """The three networks (DESIGN.md §3) inside a Divafn model."""
-    image = backbones.ImageNetworkConfig(
+def image_network_config(config: RunConfig) -> backbones.ImageNetworkConfig:
+    """The image/keyframe network settings of a run's flags."""
+    return backbones.ImageNetworkConfig(
         backbone=config.image_backbone, weights=config.image_weights,
         train_layers=config.train_image_layers,
         cnn=networks.CnnFConfig(image_size=config.image_size,
                                 width=config.cnn_width,
                                 fc_units=config.fc_units, output_dim=config.d,
                                 dropout=config.dropout))
+
+
+def build_model(config: RunConfig, class_vectors: np.ndarray,
+                train_labels: np.ndarray, video_feature_dim: int) -> Divafn:
+    """The three networks (DESIGN.md §3) inside a Divafn model."""
+    image = image_network_config(config)
     return Divafn(
         image_net=backbones.build_image_network(image, "image_net"),
         keyframe_net=backbones.build_image_network(image, "keyframe_net"),
@@ -145,7 +150,7 @@ def fit(config: RunConfig, experiment: Experiment,
     model.fit(data.training_dataset(
                   pool, train_set, config.image_size, batch, config.seed,
                   config.cache, drop_remainder=replicas > 1),
-              epochs=config.epochs, callbacks=fit_callbacks,
+              epochs=config.epochs, callbacks=fit_callbacks, shuffle=False,
               verbose=2 if log_dir is not None else 0)
     return model
 

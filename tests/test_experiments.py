@@ -1,0 +1,119 @@
+"""The experiments runner on the tiny synthetic dataset: rows, tables, HParams, resume."""
+import csv
+import glob
+
+import pytest
+import tensorflow as tf
+
+from divafn_tf import experiments, train
+from divafn_tf.config import RunConfig
+from divafn_tf.errors import UserInputError
+
+METHODS = ["svm", "baseline", "finetuned", "kvc", "diva", "divf", "divafn",
+           "coral"]
+
+
+def _tiny(data_dir) -> RunConfig:
+    return RunConfig(dataset="divafn/synthetic_tiny", data_dir=str(data_dir),
+                     image_size=64, cnn_width=0.25, fc_units=64,
+                     video_hidden=64, d=32, optimizer="adam",
+                     learning_rate=1e-3, batch_size=16, epochs=1)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("experiments")
+    config = _tiny(tmp / "data")
+    jobs = experiments.plan(config, METHODS, [0.3], 1, "none")
+    rows = experiments.run_jobs(config, jobs, str(tmp / "out"))
+    return config, jobs, rows, tmp / "out"
+
+
+def test_one_row_per_method_with_an_accuracy(tiny_run):
+    _, _, rows, out = tiny_run
+    assert [r["method"] for r in rows] == METHODS
+    for row in rows:
+        assert 0.0 <= float(row["accuracy"]) <= 1.0
+        assert row["ratio"] == "0.3" and row["repeat"] == "0" and row["seed"] == "0"
+    with open(out / "results.csv", newline="") as f:
+        assert tuple(csv.DictReader(f).fieldnames) == experiments.CSV_FIELDS
+
+
+def test_table_has_the_papers_layout(tiny_run):
+    _, _, rows, out = tiny_run
+    path = experiments.write_tables(rows, METHODS, "none", str(out), "tiny")
+    lines = open(path).read().splitlines()
+    assert "| ratio | " + " | ".join(METHODS) + " |" in lines
+    row = next(line for line in lines if line.startswith("| 30% |"))
+    svm = float(next(r["accuracy"] for r in rows if r["method"] == "svm"))
+    assert row.split(" | ")[1] == f"{100 * svm:.1f} ± 0.0"
+
+
+def test_hparams_runs_are_logged(tiny_run):
+    _, _, rows, out = tiny_run
+    runs = sorted(glob.glob(str(out / "hparams" / "run*")))
+    assert len(runs) == len(rows)
+    tags = set()
+    for path in glob.glob(runs[0] + "/events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            tags.update(value.tag for value in event.summary.value)
+    assert "accuracy" in tags and "_hparams_/session_start_info" in tags
+
+
+def test_a_rerun_computes_nothing_again(tiny_run, monkeypatch):
+    config, jobs, rows, out = tiny_run
+
+    def must_not_run(*args):
+        raise AssertionError("a finished result was computed again")
+
+    monkeypatch.setattr(experiments, "evaluate", must_not_run)
+    assert experiments.run_jobs(config, jobs, str(out)) == rows
+
+
+class _Stop(Exception):
+    """Ends a method right after it asked for training."""
+
+
+def test_diva_trains_without_the_autoencoders(tmp_path, monkeypatch):
+    seen = []
+
+    def record(config, *args):
+        seen.append((config.beta, config.lam))
+        raise _Stop
+
+    monkeypatch.setattr(train, "fit", record)
+    config = _tiny(tmp_path)
+    for method in (experiments._diva, experiments._divafn):
+        with pytest.raises(_Stop):
+            method(config, None, None)
+    assert seen == [(0.0, 0.0), (config.beta, config.lam)]
+
+
+def test_sweeps_and_repeats_plan_the_papers_settings():
+    config = RunConfig(seed=10)
+    abc = experiments.plan(config, ["svm"], [0.1], 1, "abc")
+    assert {(j.config.a, j.config.b, j.config.c) for j in abc} == {
+        (a, b, c) for a in (1.0, 0.1) for b in (1.0, 0.1) for c in (1.0, 0.1)}
+    assert all(j.method == "divafn" and j.config.beta == 0.1 for j in abc)
+    grid = experiments.plan(config, ["svm"], [0.1], 1, "beta_lambda")
+    assert len(grid) == 25 and all(j.config.a == j.config.b == j.config.c == 1.0
+                                   for j in grid)
+    assert [j.config.d for j in experiments.plan(config, [], [0.1], 1, "d")] == [
+        512, 1024, 2048, 4096]
+    jobs = experiments.plan(config, ["svm", "kvc"], [0.1, 0.3], 2, "none")
+    # Every method of a (ratio, repeat) shares its split's seed.
+    assert [(j.ratio, j.config.seed) for j in jobs] == [
+        (0.1, 10), (0.1, 10), (0.1, 11), (0.1, 11),
+        (0.3, 10), (0.3, 10), (0.3, 11), (0.3, 11)]
+    with pytest.raises(UserInputError, match="unknown \\['svn'\\]"):
+        experiments.plan(config, ["svn"], [0.1], 1, "none")
+
+
+def test_sweep_table_has_one_column_per_setting():
+    rows = [dict(method="divafn", ratio="0.1", repeat=str(r), seed="0",
+                 a="1", b="1", c="1", beta=str(beta), lam="0.01", d="4096",
+                 accuracy=str(acc), seconds="1")
+            for r, (beta, acc) in enumerate([(0.1, 0.5), (1.0, 0.7), (0.1, 0.7)])]
+    text = experiments.table(rows, ["beta=0.1", "beta=1"],
+                             lambda r: f"beta={float(r['beta']):g}")
+    assert "| 10% | 60.0 ± 10.0 | 70.0 ± 0.0 |" in text
