@@ -14,6 +14,7 @@ import threadpoolctl
 from absl import logging
 
 from divafn_tf import evaluation, sylvester
+from divafn_tf.errors import UserInputError
 from divafn_tf.model import Divafn
 
 
@@ -63,13 +64,15 @@ class AutoencoderWeightsUpdate(keras.callbacks.Callback):
 
     Solved before the first epoch, every ``every_n_epochs`` epochs, and at
     the end of training if the last epoch did not solve (so the final SVM
-    always sees W of the final banks).
+    always sees W of the final banks). A run resumed after ``epochs_done``
+    epochs has W from its checkpoint: it is not solved again at the start.
     Logs ``w_solve_seconds`` and ``w_residual_max`` (the largest relative
     residual ‖AW + WB − C‖/‖C‖ of the four solves).
     """
 
     def __init__(self, class_vectors: np.ndarray, train_labels: np.ndarray,
-                 beta: float, lam: float, method: str, every_n_epochs: int = 1):
+                 beta: float, lam: float, method: str, every_n_epochs: int = 1,
+                 epochs_done: int = 0):
         super().__init__()
         if every_n_epochs < 1:
             raise ValueError(f"--w_update_every must be ≥ 1, got {every_n_epochs}")
@@ -78,7 +81,9 @@ class AutoencoderWeightsUpdate(keras.callbacks.Callback):
         self.beta, self.lam, self.method = beta, lam, method
         self.every_n_epochs = every_n_epochs
         self.last: dict[str, float] = {}
-        self.stale = True
+        self.resumed = epochs_done > 0
+        # Resumed: W is stale if the last saved epoch did not solve it.
+        self.stale = not self.resumed or epochs_done % every_n_epochs != 0
 
     def solve(self) -> dict[str, float]:
         """Solves the four W from the current banks; returns time and residual."""
@@ -105,7 +110,8 @@ class AutoencoderWeightsUpdate(keras.callbacks.Callback):
         return self.last
 
     def on_train_begin(self, logs=None):
-        self.solve()
+        if not self.resumed:
+            self.solve()
 
     def on_epoch_end(self, epoch, logs=None):
         self.stale = True
@@ -117,6 +123,32 @@ class AutoencoderWeightsUpdate(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self.stale:
             self.solve()
+
+
+class TrainingDiverged(UserInputError):
+    """J became NaN or infinite."""
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stops at the first batch whose J is not finite, naming the last good
+    checkpoint (which is left as it is: the diverged epoch is never saved)."""
+
+    def __init__(self, saver=None):
+        super().__init__()
+        self.saver = saver
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        value = (logs or {}).get("J")
+        if value is not None and not np.isfinite(float(value)):
+            last = self.saver.manager.latest_checkpoint if self.saver else None
+            raise TrainingDiverged(
+                f"training diverged at epoch {self.epoch + 1}, batch "
+                f"{batch + 1}: J = {float(value)}. The last good checkpoint is "
+                f"{last or '(none)'}; lower --learning_rate or set --clip_norm")
 
 
 class PeriodicEvaluation(keras.callbacks.Callback):

@@ -44,6 +44,8 @@ class RunConfig:
     eval_every: int = 0
     histogram_every: int = 1
     model_dir: str = "runs/divafn"
+    checkpoint_every: int = 1
+    clip_norm: float = 0.0
     export: bool = True
     strategy: str = "default"
     num_cpu_devices: int = 1

@@ -18,6 +18,7 @@ split order).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -234,20 +235,38 @@ def _triplets(pool: Pool, train: Selection, image_size: int) -> tf.data.Dataset:
         to_triplet, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
+def steps_per_epoch(num_examples: int, batch_size: int,
+                    drop_remainder: bool) -> int:
+    """Batches in one epoch of ``training_dataset``."""
+    if drop_remainder:
+        return num_examples // batch_size
+    return -(-num_examples // batch_size)
+
+
 def training_dataset(pool: Pool, train: Selection, image_size: int,
                      batch_size: int, seed: int, cache: bool = True,
-                     drop_remainder: bool = False) -> tf.data.Dataset:
-    """Shuffled training triplets: image, keyframes, video_feature, label, index.
+                     drop_remainder: bool = False, epochs: int = 1,
+                     initial_epoch: int = 0) -> tf.data.Dataset:
+    """Epochs ``initial_epoch`` … ``epochs`` − 1 of shuffled training triplets.
 
-    ``drop_remainder`` drops each epoch's last partial batch: needed with
-    several replicas, where a replica handed an empty slice of that batch
-    fails in the convolutions. Reshuffling still visits every triplet.
+    Elements: image, keyframes, video_feature, label, index, batched; each
+    epoch has ``steps_per_epoch`` batches. Epoch e is shuffled with the seed
+    (``seed``, e), not by a generator that advances with each epoch, so a
+    run resumed at epoch e (``checkpointing.py``) gets the same batches as an
+    uninterrupted one. ``drop_remainder`` drops each epoch's last partial
+    batch: needed with several replicas, where a replica handed an empty
+    slice of that batch fails in the convolutions; reshuffling still visits
+    every triplet.
     """
-    ds = _triplets(pool, train, image_size)
+    triplets = _triplets(pool, train, image_size)
     if cache:
-        ds = ds.cache()
-    ds = ds.shuffle(len(train), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(
+        triplets = triplets.cache()
+
+    epochs_ds = [triplets.shuffle(len(train), seed=seed * 1_000_003 + e,
+                                  reshuffle_each_iteration=False).batch(
+                     batch_size, drop_remainder=drop_remainder)
+                 for e in range(initial_epoch, epochs)]
+    return functools.reduce(tf.data.Dataset.concatenate, epochs_ds).prefetch(
         tf.data.AUTOTUNE)
 
 

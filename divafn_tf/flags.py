@@ -113,6 +113,14 @@ flags.DEFINE_string("model_dir", _DEFAULT.model_dir,
                     "Output directory: TensorBoard logs (logs/), results.json, "
                     "the SavedModel (export/).")
 flags.DEFINE_boolean("export", _DEFAULT.export, "Write the SavedModel to <model_dir>/export.")
+flags.DEFINE_integer("checkpoint_every", _DEFAULT.checkpoint_every,
+                     "Checkpoint the whole run state into <model_dir>/checkpoints "
+                     "every this many epochs (0 = only the last); the same "
+                     "command resumes from the latest after a crash or kill.",
+                     lower_bound=0)
+flags.DEFINE_float("clip_norm", _DEFAULT.clip_norm,
+                   "Clip the gradients of the networks to this global norm "
+                   "(0 = no clipping, the paper).", lower_bound=0.0)
 
 # Runtime
 flags.DEFINE_enum("strategy", _DEFAULT.strategy, ["default", "mirrored", "multi_worker"],

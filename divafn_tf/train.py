@@ -15,9 +15,10 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from divafn_tf import (backbones, callbacks, data, distribute, evaluation,
-                       export, networks, semantics)
+from divafn_tf import (backbones, callbacks, checkpointing, data, distribute,
+                       evaluation, export, networks, semantics)
 from divafn_tf.config import RunConfig
+from divafn_tf.errors import UserInputError
 from divafn_tf.model import Divafn
 from divafn_tf.objective import ObjectiveWeights
 
@@ -56,12 +57,13 @@ def load_class_vectors(path: str, class_names: list[str]) -> np.ndarray:
 
 def make_optimizer(config: RunConfig) -> keras.optimizers.Optimizer:
     """--optimizer: plain SGD (the paper's), SGD with momentum 0.9, or Adam."""
+    clip = {"global_clipnorm": config.clip_norm} if config.clip_norm else {}
     if config.optimizer == "sgd":
-        return keras.optimizers.SGD(config.learning_rate)
+        return keras.optimizers.SGD(config.learning_rate, **clip)
     if config.optimizer == "momentum":
-        return keras.optimizers.SGD(config.learning_rate, momentum=0.9)
+        return keras.optimizers.SGD(config.learning_rate, momentum=0.9, **clip)
     if config.optimizer == "adam":
-        return keras.optimizers.Adam(config.learning_rate)
+        return keras.optimizers.Adam(config.learning_rate, **clip)
     raise ValueError(f"unknown --optimizer {config.optimizer!r}")
 
 
@@ -111,14 +113,18 @@ def video_datasets(config: RunConfig, experiment: Experiment
 
 
 def fit(config: RunConfig, experiment: Experiment,
-        strategy: tf.distribute.Strategy, log_dir: str | None) -> Divafn:
+        strategy: tf.distribute.Strategy, log_dir: str | None,
+        checkpoint_dir: str | None = None) -> Divafn:
     """Builds (seeded by ``config.seed``) and trains DIVAFN on a split.
 
     ``log_dir`` receives TensorBoard logs (None: no logs, as in experiments).
+    With ``checkpoint_dir``, the run is saved every ``--checkpoint_every``
+    epochs and, if a checkpoint is there, resumed from it
+    (``checkpointing.py``).
     """
     replicas = strategy.num_replicas_in_sync
     if config.batch_size % replicas:
-        raise ValueError(
+        raise UserInputError(
             f"--batch_size={config.batch_size} must be a multiple of the "
             f"{replicas} replicas of --strategy={config.strategy}: each replica "
             f"takes an equal share of the global batch")
@@ -130,14 +136,23 @@ def fit(config: RunConfig, experiment: Experiment,
         model = build_model(config, experiment.class_vectors, train_set.labels,
                             experiment.video_dim)
         model.compile(optimizer=make_optimizer(config))
+        saver = (checkpointing.RunCheckpoint(
+                     model, checkpoint_dir, config,
+                     experiment.class_vectors.shape[1])
+                 if checkpoint_dir else None)
+    epochs_done = saver.restore() if saver else 0
     batch = config.batch_size
     train_videos, test_videos = video_datasets(config, experiment)
-    callbacks.initialize_banks(model, data.ordered_triplets(
-        pool, train_set, config.image_size, batch))
-    fit_callbacks = [
-        callbacks.AutoencoderWeightsUpdate(
-            experiment.class_vectors, train_set.labels, config.beta,
-            config.lam, config.w_solver, config.w_update_every)]
+    if epochs_done == 0:
+        callbacks.initialize_banks(model, data.ordered_triplets(
+            pool, train_set, config.image_size, batch))
+    w_update = callbacks.AutoencoderWeightsUpdate(
+        experiment.class_vectors, train_set.labels, config.beta, config.lam,
+        config.w_solver, config.w_update_every, epochs_done=epochs_done)
+    fit_callbacks = [w_update, callbacks.StopOnNonFiniteLoss(saver)]
+    if saver is not None:
+        fit_callbacks.append(checkpointing.SaveCheckpoint(
+            saver, config.checkpoint_every, config.epochs))
     if log_dir is not None:
         fit_callbacks += [
             callbacks.PeriodicEvaluation(train_videos, test_videos,
@@ -147,10 +162,19 @@ def fit(config: RunConfig, experiment: Experiment,
                                      config.histogram_every),
             keras.callbacks.TensorBoard(log_dir=log_dir, write_graph=False),
         ]
+    if epochs_done >= config.epochs:
+        w_update.set_model(model)
+        w_update.on_train_end()
+        return model
+    drop_remainder = replicas > 1
     model.fit(data.training_dataset(
                   pool, train_set, config.image_size, batch, config.seed,
-                  config.cache, drop_remainder=replicas > 1),
-              epochs=config.epochs, callbacks=fit_callbacks, shuffle=False,
+                  config.cache, drop_remainder=drop_remainder,
+                  epochs=config.epochs, initial_epoch=epochs_done),
+              epochs=config.epochs, initial_epoch=epochs_done,
+              steps_per_epoch=data.steps_per_epoch(len(train_set), batch,
+                                                   drop_remainder),
+              callbacks=fit_callbacks, shuffle=False,
               verbose=2 if log_dir is not None else 0)
     return model
 
@@ -164,7 +188,8 @@ def run(config: RunConfig,
     pool, class_vectors = load_dataset(config)
     experiment = split(pool, class_vectors, config.train_ratio, config.seed)
     model = fit(config, experiment, strategy,
-                os.path.join(config.model_dir, "logs"))
+                os.path.join(config.model_dir, "logs"),
+                os.path.join(config.model_dir, "checkpoints"))
 
     logging.info("Evaluating: SVM on eq. (25) features and on the video feature")
     train_videos, test_videos = video_datasets(config, experiment)

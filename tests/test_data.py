@@ -79,6 +79,25 @@ def test_training_index_is_the_rank_among_training_triplets(pool):
     assert batch["keyframes"].dtype == tf.uint8
 
 
+def test_each_epoch_has_its_own_order_and_a_resumed_run_sees_the_same(pool):
+    train, _ = data.select(pool, 0.5, seed=0)
+    steps = data.steps_per_epoch(len(train), 5, drop_remainder=False)
+
+    def order(initial_epoch):
+        ds = data.training_dataset(pool, train, 32, 5, seed=3, epochs=3,
+                                   initial_epoch=initial_epoch)
+        indices = [batch["index"].numpy().tolist() for batch in ds]
+        assert len(indices) == steps * (3 - initial_epoch)
+        return [sum(indices[i:i + steps], [])
+                for i in range(0, len(indices), steps)]
+
+    epochs = order(0)
+    assert all(sorted(e) == list(range(len(train))) for e in epochs)
+    assert epochs[0] != epochs[1] != epochs[2]
+    assert order(2) == epochs[2:]
+    assert data.steps_per_epoch(24, 5, drop_remainder=True) == 4
+
+
 def test_initialize_banks_rejects_triplets_out_of_bank_order():
     model = tiny_model.build()
     triplets = tiny_model.triplets()
