@@ -58,8 +58,13 @@ class RunCheckpoint:
     """The checkpoint of one run's state (module docstring)."""
 
     def __init__(self, model: keras.Model, directory: str, config: RunConfig,
-                 semantic_dim: int, max_to_keep: int = 2):
+                 semantic_dim: int, max_to_keep: int = 2,
+                 write_directory: str | None = None):
+        """Restores from ``directory`` (the chief's) and writes to
+        ``write_directory`` (default the same; a worker's own under
+        multi-worker training)."""
         self.directory = directory
+        self.write_directory = write_directory or directory
         self.settings = _settings(config, semantic_dim)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False,
                                  name="epochs_done")
@@ -71,7 +76,7 @@ class RunCheckpoint:
             model=model, optimizer=model.optimizer, epoch=self.epoch,
             random=tf.train.Checkpoint(**seeds))
         self.manager = tf.train.CheckpointManager(
-            self.checkpoint, directory, max_to_keep=max_to_keep)
+            self.checkpoint, self.write_directory, max_to_keep=max_to_keep)
 
     def _check_settings(self) -> None:
         path = os.path.join(self.directory, SETTINGS_FILE)
@@ -91,7 +96,7 @@ class RunCheckpoint:
     def restore(self) -> int:
         """Restores the latest checkpoint, if any; returns the epochs done."""
         self._check_settings()
-        latest = self.manager.latest_checkpoint
+        latest = tf.train.latest_checkpoint(self.directory)
         if latest is None:
             return 0
         try:
@@ -106,8 +111,8 @@ class RunCheckpoint:
 
     def save(self, epochs_done: int) -> str:
         """Writes a checkpoint after ``epochs_done`` epochs."""
-        os.makedirs(self.directory, exist_ok=True)
-        settings_path = os.path.join(self.directory, SETTINGS_FILE)
+        os.makedirs(self.write_directory, exist_ok=True)
+        settings_path = os.path.join(self.write_directory, SETTINGS_FILE)
         if not os.path.isfile(settings_path):
             tmp = settings_path + ".tmp"
             with open(tmp, "w") as f:

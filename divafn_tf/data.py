@@ -266,8 +266,14 @@ def training_dataset(pool: Pool, train: Selection, image_size: int,
                                   reshuffle_each_iteration=False).batch(
                      batch_size, drop_remainder=drop_remainder)
                  for e in range(initial_epoch, epochs)]
+    # Under multi-worker training every worker reads the same batches and
+    # takes its slice of each (DATA sharding), so the global batches are the
+    # single-device ones; file sharding would give each worker other triplets.
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = (
+        tf.data.experimental.AutoShardPolicy.DATA)
     return functools.reduce(tf.data.Dataset.concatenate, epochs_ds).prefetch(
-        tf.data.AUTOTUNE)
+        tf.data.AUTOTUNE).with_options(options)
 
 
 def ordered_triplets(pool: Pool, train: Selection, image_size: int,

@@ -41,6 +41,16 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     raise ValueError(f"unknown --strategy {name!r}")
 
 
+def worker_dir(directory: str) -> str:
+    """Where this worker writes: ``directory`` on the chief, a private
+    ``directory/.worker<i>`` on other workers (multi-worker checkpoints and
+    summaries must be written by every worker, each to its own place)."""
+    if is_chief():
+        return directory
+    task = json.loads(os.environ["TF_CONFIG"])["task"]
+    return os.path.join(directory, f".{task['type']}{task.get('index', 0)}")
+
+
 def is_chief() -> bool:
     """True unless TF_CONFIG names this process a non-chief worker."""
     tf_config = json.loads(os.environ.get("TF_CONFIG", "{}"))

@@ -105,6 +105,21 @@ class Divafn(keras.Model):
         return list(self.trackers.values())
 
     # ----- training --------------------------------------------------------
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Builds the optimizer under the strategy without reducing a batch.
+
+        Keras 3.15's ``fit`` averages a sample input batch across replicas
+        (``strategy.reduce``) before building; under MultiWorkerMirrored-
+        Strategy that reduce fails on a dict of per-replica tensors. This
+        model is built by ``initialize_banks``' forward pass and has no
+        compiled loss or metrics, so building the optimizer is all that is
+        left, and needs no batch.
+        """
+        if self._distribute_strategy is None:
+            return
+        with self.distribute_strategy.scope():
+            self._symbolic_build(data_batch=data_batch)
+
     def _semantics_of(self, labels: tf.Tensor) -> tf.Tensor:
         return tf.gather(tf.constant(self.class_vectors), labels)
 
@@ -137,7 +152,13 @@ class Divafn(keras.Model):
         self._write_banks(index, out["f"], out["h"], out["g"])
         for name, value in terms.items():
             self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        logs = {name: tracker.result() for name, tracker in self.trackers.items()}
+        if isinstance(self.distribute_strategy,
+                      tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras 3.15 averages multi-worker logs with reduce(axis=0),
+            # which needs a replica axis: give each scalar one.
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs
 
     def _write_banks(self, index: tf.Tensor, f: tf.Tensor, h: tf.Tensor,
                      g: tf.Tensor) -> None:

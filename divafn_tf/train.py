@@ -138,7 +138,8 @@ def fit(config: RunConfig, experiment: Experiment,
         model.compile(optimizer=make_optimizer(config))
         saver = (checkpointing.RunCheckpoint(
                      model, checkpoint_dir, config,
-                     experiment.class_vectors.shape[1])
+                     experiment.class_vectors.shape[1],
+                     write_directory=distribute.worker_dir(checkpoint_dir))
                  if checkpoint_dir else None)
     epochs_done = saver.restore() if saver else 0
     batch = config.batch_size
@@ -154,6 +155,7 @@ def fit(config: RunConfig, experiment: Experiment,
         fit_callbacks.append(checkpointing.SaveCheckpoint(
             saver, config.checkpoint_every, config.epochs))
     if log_dir is not None:
+        log_dir = distribute.worker_dir(log_dir)
         fit_callbacks += [
             callbacks.PeriodicEvaluation(train_videos, test_videos,
                                          config.eval_every, config.svm_c,
