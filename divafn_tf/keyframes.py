@@ -52,7 +52,9 @@ def read_frames(video_path: str) -> np.ndarray:
     capture = cv2.VideoCapture(str(video_path))
     try:
         if not capture.isOpened():
-            raise KeyframeError(f"cannot open video file {video_path!r}")
+            raise KeyframeError(
+                f"cannot open video file {video_path!r}: not a video OpenCV's "
+                f"FFmpeg can decode (corrupt, truncated or an unknown codec)")
         frames = []
         while True:
             ok, frame = capture.read()
@@ -62,7 +64,8 @@ def read_frames(video_path: str) -> np.ndarray:
     finally:
         capture.release()
     if not frames:
-        raise KeyframeError(f"no decodable frame in video file {video_path!r}")
+        raise KeyframeError(f"no decodable frame in video file {video_path!r} "
+                            f"(corrupt, truncated or empty)")
     return np.stack(frames)
 
 

@@ -2,6 +2,8 @@
 import dataclasses
 import glob
 import os
+import subprocess
+import sys
 
 import pytest
 from absl import flags
@@ -43,3 +45,15 @@ def test_readme_commands_name_existing_flagfiles():
     assert os.path.exists(os.path.join(ROOT, "flags", "demo.cfg"))
     assert "python -m pytest" in first_lines
     assert "python -m pytest -q" in open(os.path.join(ROOT, ".ci", "run")).read()
+
+
+def test_a_flagfile_typo_is_one_sentence(tmp_path):
+    typo = tmp_path / "typo.cfg"
+    typo.write_text(f"--flagfile={ROOT}/flags/tiny.cfg\n--epoch=3\n")
+    proc = subprocess.run([sys.executable, "-m", "divafn_tf.main",
+                           f"--flagfile={typo}"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert ("Unknown command line flag 'epoch'. Did you mean: epochs ?"
+            in proc.stderr)
+    assert "Traceback" not in proc.stderr

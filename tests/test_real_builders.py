@@ -259,3 +259,18 @@ def test_find_class_folder_matches_case_and_separators(tmp_path):
     (tmp_path / "Walking-With-Dog").mkdir()
     with pytest.raises(RawDataError, match="several folders"):
         sources.find_class_folder(tmp_path, "WalkingWithDog")
+
+
+def test_cmyk_jpeg_is_converted_not_refused(tmp_path):
+    from PIL import Image
+    manual = dummy_manual.copy(tmp_path)
+    target = manual / "ASD" / "riding_bike" / "img_001.jpg"
+    rgb = np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    Image.fromarray(rgb).convert("CMYK").save(target, "JPEG", quality=95)
+    builder = _build(tmp_path / "data", "a2u_idt", manual)
+    names = builder.info.features["label"].names
+    image = next(ex["image"] for ex in _examples(builder, "pool")
+                 if names[ex["label"]] == "Biking"
+                 and ex["image_id"].decode() == "img_001")
+    assert image.shape == (24, 32, 3)
+    assert np.abs(image.astype(int) - rgb).mean() < 12     # the same picture

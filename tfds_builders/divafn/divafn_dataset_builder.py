@@ -220,10 +220,11 @@ def _read_image(path: Path) -> bytes:
     if path.suffix.lower() in _TF_IMAGE_SUFFIXES:
         try:
             tf.io.decode_image(data, channels=3, expand_animations=False)
-        except tf.errors.InvalidArgumentError as e:
+        except tf.errors.InvalidArgumentError:
             raise RawDataError(
-                f"{path}: not a decodable image (corrupt or truncated?): "
-                f"{e.message.splitlines()[-1]}") from None
+                f"{path}: not a decodable image (a corrupt or truncated "
+                f"{path.suffix.lstrip('.').upper()} file?); replace or remove "
+                f"it") from None
         return data
     decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if decoded is None:
