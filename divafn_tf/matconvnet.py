@@ -201,11 +201,17 @@ def read_cnn_f(path: str | os.PathLike) -> CnnFWeights:
     """
     path = os.fspath(path)
     try:
-        contents = scipy.io.loadmat(path, struct_as_record=False)
-    except (OSError, ValueError, NotImplementedError) as e:
+        hdf5 = scipy.io.matlab.matfile_version(path)[0] == 2
+        contents = None if hdf5 else scipy.io.loadmat(
+            path, struct_as_record=False)
+    except (OSError, ValueError) as e:
         raise MatConvNetFormatError(
             f"{path}: cannot read it as a MATLAB .mat file ({e}); expected "
             "MatConvNet's imagenet-vgg-f.mat") from e
+    if contents is None:
+        raise MatConvNetFormatError(
+            f"{path}: a MATLAB v7.3 (HDF5) file, which scipy.io cannot read; "
+            f"re-save it in MATLAB with save(..., '-v7')")
     layers, normalization = _network_struct(contents, path)
     by_name = {_text(getattr(layer, "name", "")): layer for layer in layers}
     needed = CONV_LAYERS + tuple(_POOL_GEOMETRY) + ("norm1", "norm2")

@@ -212,6 +212,15 @@ def test_other_files_are_refused_with_the_expected_layout(tmp_path):
         matconvnet.read_cnn_f(not_mat)
 
 
+def test_matlab_v73_files_get_a_way_out(tmp_path):
+    hdf5 = tmp_path / "v73.mat"
+    header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64".ljust(124)
+    hdf5.write_bytes(header + b"\x00\x02IM" + bytes(512))
+    with pytest.raises(matconvnet.MatConvNetFormatError,
+                       match=r"v73.mat: a MATLAB v7.3 \(HDF5\) file.*'-v7'"):
+        matconvnet.read_cnn_f(hdf5)
+
+
 def test_network_shape_must_match_the_file(tmp_path):
     path = tmp_path / "vgg-f.mat"
     write_vgg_f(path)
