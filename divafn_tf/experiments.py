@@ -464,7 +464,8 @@ def main(argv: list[str]) -> None:
         rows = [row for row in rows if _row_key(row) in wanted]
         path = write_tables(rows, FLAGS.methods, FLAGS.sweep, FLAGS.output_dir,
                             f"{config.dataset}, {config.epochs} epochs")
-    print(open(path).read())
+    with open(path) as f:
+        print(f.read())
     print(f"results: {os.path.join(FLAGS.output_dir, 'results.csv')}; "
           f"table: {path}; HParams: tensorboard --logdir {hparams_dir}")
 
