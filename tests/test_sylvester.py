@@ -87,14 +87,36 @@ def test_min_norm_on_singular_problem(dim, n):
     assert np.linalg.norm(w) <= np.linalg.norm(w_scipy) * (1 + 1e-10)
 
 
-def test_svd_path_equals_eigh_path():
+@pytest.mark.parametrize("dim,n,classes", [(80, 25, 5), (25, 80, 5),
+                                             (200, 150, 7), (150, 200, 30)])
+def test_hessenberg_schur_equals_eigen_solution(dim, n, classes):
+    """The default path (range(A) + tridiagonal G) against eigenvectors of
+    the explicit A and B; sizes over 64 take LAPACK's blocked code."""
     rng = np.random.default_rng(3)
-    s, x = _class_problem(rng, k=30, dim=80, n=25, classes=5)
-    w_svd = sylvester.solve_autoencoder_w(s, x, BETA, LAM).w  # n < dim
+    s, x = _class_problem(rng, k=30, dim=dim, n=n, classes=classes)
+    w = sylvester.solve_autoencoder_w(s, x, BETA, LAM).w
     w_eigh = sylvester.solve_sylvester_min_norm(
         *_sylvester_matrices(s, x, BETA, LAM))
-    np.testing.assert_allclose(w_svd, w_eigh, rtol=0,
+    np.testing.assert_allclose(w, w_eigh, rtol=0,
                                atol=1e-9 * np.abs(w_eigh).max())
+
+
+@pytest.mark.parametrize("dim,n", [(40, 15), (15, 40)])
+def test_eigenvector_fallback_gives_the_same_w(monkeypatch, dim, n):
+    """If a tridiagonal system is not positive definite in floating point,
+    the solver falls back to eigenvectors of X's Gram matrix / thin SVD."""
+    rng = np.random.default_rng(8)
+    s, x = _class_problem(rng, k=10, dim=dim, n=n, classes=4)
+    w = sylvester.solve_autoencoder_w(s, x, BETA, LAM).w
+
+    def not_positive_definite(*args):
+        raise sylvester._NotPositiveDefinite(1)
+
+    monkeypatch.setattr(sylvester, "_min_norm_hessenberg_schur",
+                        not_positive_definite)
+    w_fallback = sylvester.solve_autoencoder_w(s, x, BETA, LAM).w
+    np.testing.assert_allclose(w_fallback, w, rtol=0,
+                               atol=1e-9 * np.abs(w).max())
 
 
 @pytest.mark.parametrize("dim,n", [(40, 15), (15, 40)])
