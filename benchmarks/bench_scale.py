@@ -47,7 +47,7 @@ per row) and W:
    peak RSS during the solves. For n ≤ ``--single_thread_max_n`` (default
    4000) the same four solves are timed again on one BLAS thread
    (``threadpoolctl``), against the callback's thread rule
-   (``callbacks.blas_threads_for``: one thread below 2e9 flops, else all).
+   (``sylvester.blas_threads_for``: one thread below 2e9 flops, else all).
    Peak RSS growth with n is compared with the
    banks' 3·d·4 bytes per column: an n×n float32 matrix would add 4·n
    bytes per column (≈ 710 MB at n = 13320).
@@ -420,7 +420,7 @@ def child(args) -> None:
         "solve_reported_s": result["w_solve_seconds"],
         "residual_max": result["w_residual_max"], "solves": solves,
         "single_thread_s": single, "single_solves": single_solves,
-        "blas_threads": [callbacks.blas_threads_for(dim, n) for dim in
+        "blas_threads": [sylvester.blas_threads_for(dim, n) for dim in
                          (args.d, args.d, args.d, 2 * args.d)],
     }
     with open(args.child_out, "w") as f:
@@ -568,7 +568,7 @@ def main(argv=None) -> None:
         + "; per-1K-column cost " + ", ".join(f"{c:.1f}" for c in per_col)
         + " ms at n = " + ", ".join(str(n) for n in args.ns) + ".",
         "No n×n matrix in the traced train_step graph (forward, gradient, "
-        f"SGD, bank writes): " + ("met" if no_nn_graph else "NOT met")
+        "SGD, bank writes): " + ("met" if no_nn_graph else "NOT met")
         + (" (two-dims-≥-n test decisive at the largest n)" if decisive else "")
         + ("" if no_unknown else "; some tensors have unknown shapes")
         + "; largest tensor in each graph is a bank-sized [n, d] (ratio to "

@@ -30,9 +30,10 @@ For every size and solver a *fresh subprocess* builds the data and solves it
 ``--repeats`` (``--bs_repeats`` for scipy) times, and more (up to 30) until
 the solves total ``--min_seconds`` (10 s): fast solves are repeated many
 times on this noisy shared machine, slow ones run once; the median is
-reported. ``--blas_threads N`` pins OpenBLAS to N threads in both solvers
-(on a 2-core machine shared with other work, 2 OpenBLAS threads spin-wait
-against the other load and lose 3-8×, so 1 is the reproducible setting).
+reported. Both solvers get the same number of BLAS threads: by default the
+training callback's rule, `divafn_tf.sylvester.blas_threads_for` (one thread
+below 2e9 flops, i.e. the two n = 500 sizes; all cores above), which is what
+a training run uses; ``--blas_threads N`` pins every size to N threads.
 Per solve:
 
 * time: `SylvesterSolution.seconds` -- forming A (and B, C for scipy),
@@ -63,7 +64,7 @@ residual ≤ 1e-8, ‖W‖ no larger than the min-norm solution's.
 
 Usage::
 
-    python benchmarks/bench_sylvester.py --blas_threads 1    # all sizes
+    python benchmarks/bench_sylvester.py                     # all sizes
     python benchmarks/bench_sylvester.py --sizes 1024,500,10 4096,500,10
     python benchmarks/bench_sylvester.py --repeats 5 --no_append
 
@@ -91,6 +92,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from results import append_results, markdown_table  # noqa: E402
+
+sys.path.insert(0, REPO)
+from divafn_tf import sylvester  # noqa: E402
 
 BETA, LAM, K = 0.1, 0.01, 300
 DEFAULT_SIZES = ((1024, 500, 10), (4096, 500, 10), (4096, 13000, 101),
@@ -148,7 +152,6 @@ def _reset_peak_rss() -> bool:
 
 def worker(args) -> None:
     sys.path.insert(0, REPO)
-    from divafn_tf import sylvester
     s, x = make_problem(args.dim, args.n, args.classes, K, args.seed)
     zeros_fraction = float((x == 0).mean())
     times, result = [], {}
@@ -257,11 +260,12 @@ def main(argv=None) -> int:
     parser.add_argument("--scipy_limit_minutes", type=float, default=20.0,
                         help="skip scipy where its extrapolated time exceeds "
                              "this (reported as extrapolated)")
-    parser.add_argument("--blas_threads", type=int, default=0,
+    parser.add_argument("--blas_threads", type=int, default=-1,
                         help="BLAS/LAPACK threads of both solvers (sets "
                              "OPENBLAS/OMP/MKL_NUM_THREADS in the workers); "
-                             "0 = library default (all cores). On a shared "
-                             "machine 1 avoids OpenBLAS spin-wait contention")
+                             "-1 = the training rule "
+                             "sylvester.blas_threads_for per size, 0 = all "
+                             "cores")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tracemalloc", action="store_true",
                         help="also report tracemalloc's peak (first solve)")
@@ -282,7 +286,7 @@ def main(argv=None) -> int:
 
     load_before = os.getloadavg()
     print(f"load average before: {load_before}", flush=True)
-    rows, all_met, notes = [], True, []
+    rows, all_met, notes, threads_used = [], True, [], {}
     measured_bs = {}   # n -> (dim, seconds) of the largest dim measured
     tmp = tempfile.mkdtemp(prefix="bench_sylvester_")
     for dim, n, classes in sorted(args.sizes, key=lambda t: (t[1], t[0])):
@@ -290,9 +294,12 @@ def main(argv=None) -> int:
         print(f"\n== dim={dim} n={n} classes={classes} k={K}", flush=True)
         w_paths = {m: os.path.join(tmp, f"w_{m}_{dim}_{n}_{classes}.npy")
                    for m in METHODS}
+        threads = (sylvester.blas_threads_for(dim, n)
+                   if args.blas_threads < 0 else args.blas_threads) or 0
+        threads_used[label] = threads or "all"
         mn = run_worker(dim, n, classes, "min_norm", args.repeats, args.seed,
                         w_paths["min_norm"], args.tracemalloc,
-                        args.blas_threads, args.min_seconds)
+                        threads, args.min_seconds)
         res = {"min_norm": mn}
         print(f"  min_norm  {statistics.median(mn['seconds']):8.3f} s "
               f"(all {', '.join('%.3f' % t for t in mn['seconds'])}), "
@@ -319,7 +326,7 @@ def main(argv=None) -> int:
             bs = run_worker(dim, n, classes, "bartels_stewart",
                             args.bs_repeats, args.seed,
                             w_paths["bartels_stewart"], args.tracemalloc,
-                            args.blas_threads, args.min_seconds)
+                            threads, args.min_seconds)
             res["bartels_stewart"] = bs
             t_bs = statistics.median(bs["seconds"])
             measured_bs[(n, dim)] = t_bs
@@ -408,7 +415,8 @@ def main(argv=None) -> int:
          f"(min-norm), ≥ {args.bs_repeats} (scipy), more until "
          f"{args.min_seconds:g} s of solves (max {MAX_REPEATS}); times are "
          f"medians (column 'solves'); BLAS threads: "
-         f"{args.blas_threads or 'library default'}. Time excludes the "
+         f"{', '.join(f'({k}) {v}' for k, v in threads_used.items())}"
+         f" (the same for both solvers). Time excludes the "
          f"residual check; each solver and size in a fresh subprocess; peak "
          f"RSS reset (clear_refs) just before the solve, 'above data' = "
          f"peak − RSS before the solve.",

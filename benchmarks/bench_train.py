@@ -570,7 +570,6 @@ def main(argv=None) -> None:
     run_meter = CpuMeter()
     print(f"load average before: {load_before} ({os.cpu_count()} cores)")
     import keras
-    import tensorflow as tf
 
     b = args.batch_size
     step_rows, train_rate, profiles = [], {}, []

@@ -47,18 +47,6 @@ def initialize_banks(model: Divafn, ordered_triplets: tf.data.Dataset) -> None:
                  model.bank_f.shape[0], time.perf_counter() - start)
 
 
-# Below this many flops (dim · n · min(dim, n)) a W solve runs on one BLAS
-# thread: inside a TensorFlow process, OpenBLAS's threads contend with TF's
-# pools and a 300 × 300 solve measured 0.04 s single-threaded but 0.6-7 s
-# multi-threaded on 2 cores. Large solves (B→U size) keep every thread.
-SINGLE_THREAD_SOLVE_FLOPS = 2e9
-
-
-def blas_threads_for(dim: int, n: int) -> int | None:
-    """BLAS threads for a W solve on a dim × n bank (None = library default)."""
-    return 1 if dim * n * min(dim, n) < SINGLE_THREAD_SOLVE_FLOPS else None
-
-
 class AutoencoderWeightsUpdate(keras.callbacks.Callback):
     """W_F, W_H, W_G, W_E from the banks by the Sylvester equation (eqs. 18-24).
 
@@ -95,7 +83,8 @@ class AutoencoderWeightsUpdate(keras.callbacks.Callback):
         residuals = {}
         for name, bank in targets.items():
             n, dim = bank.shape
-            with threadpoolctl.threadpool_limits(blas_threads_for(dim, n)):
+            with threadpoolctl.threadpool_limits(
+                    sylvester.blas_threads_for(dim, n)):
                 solution = sylvester.solve_autoencoder_w(
                     self.semantics, bank.T, self.beta, self.lam, self.method)
             getattr(model, name).assign(solution.w.astype(np.float32))

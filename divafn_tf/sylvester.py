@@ -71,6 +71,21 @@ from scipy.linalg import blas, lapack
 SOLVERS = ("min_norm", "bartels_stewart")
 
 
+# Below this many flops (dim · n · min(dim, n)) a W solve runs on one BLAS
+# thread: inside a TensorFlow process, OpenBLAS's threads contend with TF's
+# pools and a 300 × 300 solve measured 0.04 s single-threaded but 0.6-7 s
+# multi-threaded on 2 cores. Large solves (B→U size) keep every thread.
+SINGLE_THREAD_SOLVE_FLOPS = 2e9
+
+
+def blas_threads_for(dim: int, n: int) -> int | None:
+    """BLAS threads for a W solve on a dim × n bank (None = library default).
+
+    Used by the training callback around each solve (`threadpoolctl`).
+    """
+    return 1 if dim * n * min(dim, n) < SINGLE_THREAD_SOLVE_FLOPS else None
+
+
 @dataclasses.dataclass
 class SylvesterSolution:
     """A solution W of A W + W B = C (eq. 21) and how it was obtained.
