@@ -29,6 +29,7 @@ class RunConfig:
     fc_units: int = 4096
     video_hidden: int = 8192
     dropout: float = 0.5
+    bank_dtype: str = "float32"
     a: float = 0.1
     b: float = 0.1
     c: float = 1.0

@@ -48,6 +48,8 @@ def mean_keyframe_embedding(keyframe_net: keras.Model, keyframes: tf.Tensor,
     return tf.reduce_mean(tf.reshape(h, [shape[0], shape[1], dim]), axis=1)
 
 
+BANK_DTYPES = ("float32", "bfloat16")
+
 METRIC_NAMES = ("J", "nll_image_video", "nll_image_keyframe",
                 "nll_keyframe_video", "ae_f", "ae_h", "ae_g", "ae_e")
 
@@ -58,7 +60,7 @@ class Divafn(keras.Model):
     def __init__(self, image_net: keras.Model, keyframe_net: keras.Model,
                  video_net: keras.Model, class_vectors: np.ndarray,
                  train_labels: np.ndarray, weights: ObjectiveWeights,
-                 **kwargs):
+                 bank_dtype: str = "float32", **kwargs):
         super().__init__(**kwargs)
         self.image_net = image_net
         self.keyframe_net = keyframe_net
@@ -78,9 +80,12 @@ class Divafn(keras.Model):
                 name=name, shape=shape, dtype=dtype, trainable=False,
                 initializer="zeros", aggregation="only_first_replica")
 
-        self.bank_f = state("bank_f", (num_train, dim))
-        self.bank_h = state("bank_h", (num_train, dim))
-        self.bank_g = state("bank_g", (num_train, dim))
+        if bank_dtype not in BANK_DTYPES:
+            raise ValueError(f"bank_dtype must be one of {BANK_DTYPES}, "
+                             f"got {bank_dtype!r}")
+        self.bank_f = state("bank_f", (num_train, dim), bank_dtype)
+        self.bank_h = state("bank_h", (num_train, dim), bank_dtype)
+        self.bank_g = state("bank_g", (num_train, dim), bank_dtype)
         self.w_f = state("w_f", (k, dim))
         self.w_h = state("w_h", (k, dim))
         self.w_g = state("w_g", (k, dim))
@@ -174,13 +179,14 @@ class Divafn(keras.Model):
         rows = index[:, None]
         for bank, value in ((self.bank_f, f), (self.bank_h, h),
                             (self.bank_g, g)):
-            bank.assign(tf.tensor_scatter_nd_update(bank, rows, value))
+            bank.assign(tf.tensor_scatter_nd_update(
+                bank, rows, tf.cast(value, bank.dtype)))
 
     def set_banks(self, f: np.ndarray, h: np.ndarray, g: np.ndarray) -> None:
         """Replace the banks (e.g. with a full forward pass before training)."""
         for bank, value in ((self.bank_f, f), (self.bank_h, h),
                             (self.bank_g, g)):
-            bank.assign(np.asarray(value, np.float32))
+            bank.assign(tf.cast(np.asarray(value, np.float32), bank.dtype))
 
 
 def _global_count(local_count: tf.Tensor) -> tf.Tensor:

@@ -36,8 +36,13 @@ def pairwise_nll(batch: tf.Tensor, bank: tf.Tensor, batch_labels: tf.Tensor,
     Θ = ½ · batch · bankᵀ ([B, n]), M_ij = 1 iff the labels match. Returns
     [B]: Σ_j softplus(Θ_ij) − M_ij Θ_ij. Its gradient with respect to row i
     of ``batch`` is ½ Σ_j (σ(Θ_ij) − M_ij) bank_j (eqs. 15-17, sign fixed).
+
+    A bfloat16 ``bank`` (``--bank_dtype=bfloat16``) makes the product, and
+    the product of the gradient, bfloat16 (float32 accumulation); Θ, the
+    softplus and the sums stay float32.
     """
-    theta = 0.5 * tf.matmul(batch, bank, transpose_b=True)
+    theta = 0.5 * tf.cast(tf.matmul(tf.cast(batch, bank.dtype), bank,
+                                    transpose_b=True), batch.dtype)
     similar = tf.cast(tf.equal(batch_labels[:, None], bank_labels[None, :]),
                       theta.dtype)
     return tf.reduce_sum(tf.nn.softplus(theta) - similar * theta, axis=1)

@@ -45,7 +45,8 @@ def build_model(config: RunConfig, class_vectors: np.ndarray,
                                            config.video_hidden, config.d),
         class_vectors=class_vectors, train_labels=train_labels,
         weights=ObjectiveWeights(a=config.a, b=config.b, c=config.c,
-                                 beta=config.beta, lam=config.lam))
+                                 beta=config.beta, lam=config.lam),
+        bank_dtype=config.bank_dtype)
 
 
 def load_class_vectors(path: str, class_names: list[str]) -> np.ndarray:

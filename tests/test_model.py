@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 import tiny_model
@@ -12,8 +13,10 @@ from divafn_tf import callbacks
 HERE = os.path.dirname(__file__)
 
 
-def test_j_decreases_over_epochs():
-    model = tiny_model.build(optimizer="adam", learning_rate=3e-3)
+@pytest.mark.parametrize("bank_dtype", ["float32", "bfloat16"])
+def test_j_decreases_over_epochs(bank_dtype):
+    model = tiny_model.build(optimizer="adam", learning_rate=3e-3,
+                             bank_dtype=bank_dtype)
     data = tf.data.Dataset.from_tensor_slices(tiny_model.triplets()).batch(8)
     callbacks.initialize_banks(model, data)
     history = model.fit(data.shuffle(64, seed=0), epochs=10, verbose=0).history
@@ -26,8 +29,9 @@ def test_j_decreases_over_epochs():
         assert name in history
 
 
-def test_train_step_writes_the_batch_rows_into_the_banks():
-    model = tiny_model.build()
+@pytest.mark.parametrize("bank_dtype", ["float32", "bfloat16"])
+def test_train_step_writes_the_batch_rows_into_the_banks(bank_dtype):
+    model = tiny_model.build(bank_dtype=bank_dtype)
     data = tiny_model.triplets()
     batch = {k: v[[3, 7, 11]] for k, v in data.items()}
     before = model.bank_f.numpy().copy()
@@ -37,9 +41,13 @@ def test_train_step_writes_the_batch_rows_into_the_banks():
     after = model.bank_f.numpy()
     changed = np.flatnonzero(np.any(after != before, axis=1))
     np.testing.assert_array_equal(changed, [3, 7, 11])
-    # No dropout in the tiny model: bank rows are the pre-step outputs.
-    np.testing.assert_allclose(model.bank_h.numpy()[[3, 7, 11]],
-                               expected_h["h"], rtol=1e-5, atol=1e-5)
+    # No dropout in the tiny model: bank rows are the pre-step outputs,
+    # rounded to the bank's type.
+    assert model.bank_h.dtype == bank_dtype
+    np.testing.assert_allclose(
+        model.bank_h.numpy()[[3, 7, 11]].astype(np.float32),
+        tf.cast(tf.cast(expected_h["h"], bank_dtype), tf.float32),
+        rtol=1e-5, atol=1e-5)
 
 
 def _run(devices, out):

@@ -28,6 +28,30 @@ def test_pairwise_nll_gradient_is_half_sigma_minus_m_times_bank():
         loss, np.sum(np.log1p(np.exp(theta)) - m * theta), rtol=1e-10)
 
 
+def test_bfloat16_bank_gives_bfloat16_products_and_float32_gradients():
+    """--bank_dtype=bfloat16: the NLL and its gradient stay within bfloat16
+    rounding (8 significant bits) of the closed form, in float32."""
+    rng = np.random.default_rng(1)
+    f = rng.normal(size=(16, 64)).astype(np.float32)
+    bank = rng.normal(size=(200, 64)).astype(np.float32)
+    labels, bank_labels = rng.integers(0, 5, 16), rng.integers(0, 5, 200)
+    f_t = tf.constant(f)
+    with tf.GradientTape() as tape:
+        tape.watch(f_t)
+        loss = tf.reduce_sum(objective.pairwise_nll(
+            f_t, tf.cast(bank, tf.bfloat16), tf.constant(labels),
+            tf.constant(bank_labels)))
+    grad = tape.gradient(loss, f_t)
+    assert loss.dtype == tf.float32 and grad.dtype == tf.float32
+    theta = 0.5 * f.astype(np.float64) @ bank.T
+    m = (labels[:, None] == bank_labels[None, :]).astype(float)
+    exact_grad = 0.5 * (sigmoid(theta) - m) @ bank
+    error = np.linalg.norm(grad - exact_grad) / np.linalg.norm(exact_grad)
+    assert 1e-5 < error < 1e-2   # bfloat16 was used, and only its rounding
+    exact_loss = np.sum(np.logaddexp(0.0, theta) - m * theta)
+    assert abs(float(loss) - exact_loss) < 1e-2 * abs(exact_loss)
+
+
 def test_pairwise_nll_is_finite_for_huge_logits():
     f = tf.constant([[1e4, -1e4]], tf.float32)
     nll = objective.pairwise_nll(f, tf.constant([[1e4, 0.0], [-1e4, 0.0]]),

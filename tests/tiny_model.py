@@ -31,7 +31,7 @@ def triplets(seed: int = 0) -> dict:
         label=label, index=np.arange(N))
 
 
-def build(optimizer="sgd", learning_rate=1e-3):
+def build(optimizer="sgd", learning_rate=1e-3, bank_dtype="float32"):
     """The tiny model with weights drawn from a fixed numpy RNG (not TF's)."""
     import keras
     from divafn_tf import networks
@@ -46,7 +46,7 @@ def build(optimizer="sgd", learning_rate=1e-3):
                    networks.build_video_mlp(DV, 32, D),
                    class_vectors=rng.normal(size=(CLASSES, K_SEM)),
                    train_labels=np.arange(N) % CLASSES,
-                   weights=ObjectiveWeights())
+                   weights=ObjectiveWeights(), bank_dtype=bank_dtype)
     for variable in model.trainable_variables:
         variable.assign(0.05 * rng.normal(size=variable.shape).astype(np.float32))
     for w in (model.w_f, model.w_h, model.w_g, model.w_e):
