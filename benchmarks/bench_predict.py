@@ -62,6 +62,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+from measure import loadavg  # noqa: E402
 from results import append_results, markdown_table  # noqa: E402
 
 IMAGE_SIZE, VIDEO_DIM, NUM_CLASSES, K = 224, 4096, 101, 300
@@ -248,7 +249,7 @@ def main(argv=None) -> int:
         build_and_export(args)
         return 0
 
-    load_before = os.getloadavg()
+    load_before = loadavg()
     print(f"load average before: {load_before}", flush=True)
     temp_dir = None
     if not args.export_dir:
@@ -328,7 +329,7 @@ def main(argv=None) -> int:
         print(f"batch {batch:3d}: median {1e3 * med:.1f} ms/call "
               f"(p90 {1e3 * p90:.1f}) = {1e3 * med / batch:.2f} ms/video, "
               f"{batch / med:.1f} videos/s", flush=True)
-    load_after = os.getloadavg()
+    load_after = loadavg()
     if temp_dir:
         shutil.rmtree(temp_dir, ignore_errors=True)
 
@@ -352,8 +353,7 @@ def main(argv=None) -> int:
     notes.append(f"TF threads: intra-op "
                  f"{args.intra_op_threads or 'default'}, inter-op "
                  f"{args.inter_op_threads or 'default'}. Load average before "
-                 f"{tuple(round(x, 2) for x in load_before)}, after "
-                 f"{tuple(round(x, 2) for x in load_after)} "
+                 f"({load_before}), after ({load_after}) "
                  f"({os.cpu_count()} cores).")
     profile = build.get("profile")
     if profile:

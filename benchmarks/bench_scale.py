@@ -75,6 +75,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, REPO)
+from measure import (CpuMeter, loadavg, proc_status_kib,  # noqa: E402
+                     reset_peak_rss)
 from results import append_results  # noqa: E402
 
 SLOPE_TARGET = 1.1
@@ -117,70 +119,12 @@ def parse_args(argv=None):
     return args
 
 
-class CpuMeter:
-    """CPU used by *other* processes while a measurement runs, in cores.
-
-    /proc/stat busy time of the whole machine minus this process's (and its
-    waited-for children's) CPU time, over the wall time; also the steal time
-    (host contention). The load average alone cannot say this: this
-    process's own threads count in it.
-    """
-
-    def __init__(self):
-        self.start = self._sample()
-
-    @staticmethod
-    def _sample():
-        import resource
-        try:
-            with open("/proc/stat") as f:
-                fields = [int(v) for v in f.readline().split()[1:]]
-        except OSError:
-            fields = [0] * 8
-        user, nice, system, _, _, irq, softirq, steal = fields[:8]
-        own = sum(getattr(resource.getrusage(who), attr)
-                  for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-                  for attr in ("ru_utime", "ru_stime"))
-        return (user + nice + system + irq + softirq, steal, own,
-                time.monotonic())
-
-    def others(self) -> tuple[float, float]:
-        """(other processes' CPU, steal) in cores since construction."""
-        end = self._sample()
-        hz = os.sysconf("SC_CLK_TCK")
-        wall = max(end[3] - self.start[3], 1e-9)
-        busy = (end[0] - self.start[0]) / hz
-        own = end[2] - self.start[2]
-        return max(0.0, busy - own) / wall, (end[1] - self.start[1]) / hz / wall
-
-
-def loadavg() -> str:
-    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def proc_status_kib(field: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
 def finite(value) -> float:
     value = float(value)
     if not math.isfinite(value):
         raise FloatingPointError("non-finite J: timings would be of Inf/NaN "
                                  "arithmetic (use a smaller --learning_rate)")
     return value
-
-
-def reset_peak_rss() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
 
 
 # --------------------------------------------------------------------------

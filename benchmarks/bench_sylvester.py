@@ -91,6 +91,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+from measure import loadavg, proc_status_kib, reset_peak_rss  # noqa: E402
 from results import append_results, markdown_table  # noqa: E402
 
 sys.path.insert(0, REPO)
@@ -130,26 +131,6 @@ def make_problem(dim: int, n: int, classes: int, k: int = K, seed: int = 0,
 # --------------------------------------------------------------------------
 # Worker: one solver, one size, in a fresh process.
 # --------------------------------------------------------------------------
-def _status_kib(field: str) -> int | None:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def _reset_peak_rss() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-
 def worker(args) -> None:
     sys.path.insert(0, REPO)
     s, x = make_problem(args.dim, args.n, args.classes, K, args.seed)
@@ -158,8 +139,8 @@ def worker(args) -> None:
     rep = 0
     while rep < args.repeats or (sum(times) < args.min_seconds
                                  and rep < MAX_REPEATS):
-        rss_before = _status_kib("VmRSS")
-        can_reset = _reset_peak_rss()
+        rss_before = proc_status_kib("VmRSS")
+        can_reset = reset_peak_rss()
         if args.tracemalloc and rep == 0:
             import tracemalloc
             tracemalloc.start()
@@ -172,7 +153,7 @@ def worker(args) -> None:
                 "w_norm": float(np.linalg.norm(sol.w)),
                 "w_finite": bool(np.isfinite(sol.w).all()),
                 "rss_before_mib": (rss_before or 0) / 1024,
-                "peak_rss_mib": ((_status_kib("VmHWM") or 0) / 1024
+                "peak_rss_mib": ((proc_status_kib("VmHWM") or 0) / 1024
                                  if can_reset else None),
                 "ru_maxrss_mib": resource.getrusage(
                     resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -284,7 +265,7 @@ def main(argv=None) -> int:
         worker(args)
         return 0
 
-    load_before = os.getloadavg()
+    load_before = loadavg()
     print(f"load average before: {load_before}", flush=True)
     rows, all_met, notes, threads_used = [], True, [], {}
     measured_bs = {}   # n -> (dim, seconds) of the largest dim measured
@@ -398,7 +379,7 @@ def main(argv=None) -> int:
             if os.path.exists(p):
                 os.remove(p)
     os.rmdir(tmp)
-    load_after = os.getloadavg()
+    load_after = loadavg()
 
     print("\n" + markdown_table(rows))
     notes_text = "\n".join(
@@ -420,8 +401,7 @@ def main(argv=None) -> int:
          f"residual check; each solver and size in a fresh subprocess; peak "
          f"RSS reset (clear_refs) just before the solve, 'above data' = "
          f"peak − RSS before the solve.",
-         f"Load average before {tuple(round(x, 2) for x in load_before)}, "
-         f"after {tuple(round(x, 2) for x in load_after)} "
+         f"Load average before ({load_before}), after ({load_after}) "
          f"({os.cpu_count()} cores)."] + notes)
     print(notes_text)
     if not args.no_append:

@@ -23,11 +23,17 @@ What is measured
      squares of their outputs, the same SGD (a second instance with the same
      learning rate) applied to the same variables.
 
-   After ``--warmup`` untimed calls of each, ``--rounds`` rounds run both,
-   alternating (ABBA order, so neither always goes first). Figures are
-   medians over rounds; ratio = divafn examples/s ÷ backbones examples/s
-   (= median backbone time / median divafn time). The min/max of the
-   per-round paired ratios are given as a noise indicator. Target: ≥ 0.85.
+   * ``divafn bf16``: the same ``train_step`` of a second ``Divafn`` that
+     shares the three networks but has ``bank_dtype="bfloat16"`` (the
+     library's ``--bank_dtype=bfloat16``: banks stored in bfloat16, the six
+     bank matmuls in bfloat16), banks holding the same values rounded.
+
+   After ``--warmup`` untimed calls of each, ``--rounds`` rounds run all
+   three, the order rotating each round (so none always goes first).
+   Figures are medians over rounds; ratio = divafn examples/s ÷ backbones
+   examples/s (= median backbone time / median divafn time). The min/max of
+   the per-round paired ratios are given as a noise indicator. Target:
+   ≥ 0.85.
 
    The SGD learning rate is 0 by default (``--learning_rate``): the update
    ops are the same (Keras's SGD has no shortcut for a zero rate), but
@@ -39,11 +45,8 @@ What is measured
    the objective alone (``objective.batch_objective`` on random f, h, g
    [B, d] against the model's banks, forward + gradient with respect to
    f, h, g: the 12 [B, n, d] matmuls plus the autoencoder terms), the bank
-   write alone (``Divafn._write_banks``, 3 banks), and, as the evidence for a
-   possible change, the same objective with the six bank matmuls in
-   bfloat16 (banks held in bfloat16, Θ cast back to float32; benchmark
-   code, not the library's) with its relative gradient error against float32
-   and the ratio it would give (divafn time − (fp32 − bf16 objective time)).
+   write alone (``Divafn._write_banks``, 3 banks), and the same objective
+   on the bfloat16 banks, with its relative gradient error against float32.
 
    Profile (``--profile``, on by default): one step of each function under
    ``tf.profiler``; the trace's XSpace protobuf is parsed (no TensorBoard
@@ -95,6 +98,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, REPO)
+from measure import CpuMeter, loadavg  # noqa: E402
 from results import append_results  # noqa: E402
 
 RATIO_TARGET = 0.85
@@ -144,47 +148,6 @@ def parse_args(argv=None):
     args.configs = [tuple(int(v) for v in c.split(":"))
                     for c in args.configs.split(",") if c]
     return args
-
-
-class CpuMeter:
-    """CPU used by *other* processes while a measurement runs, in cores.
-
-    /proc/stat busy time of the whole machine minus this process's (and its
-    waited-for children's) CPU time, over the wall time; also the steal time
-    (host contention). The load average alone cannot say this: this
-    process's own threads count in it.
-    """
-
-    def __init__(self):
-        self.start = self._sample()
-
-    @staticmethod
-    def _sample():
-        import resource
-        try:
-            with open("/proc/stat") as f:
-                fields = [int(v) for v in f.readline().split()[1:]]
-        except OSError:
-            fields = [0] * 8
-        user, nice, system, _, _, irq, softirq, steal = fields[:8]
-        own = sum(getattr(resource.getrusage(who), attr)
-                  for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-                  for attr in ("ru_utime", "ru_stime"))
-        return (user + nice + system + irq + softirq, steal, own,
-                time.monotonic())
-
-    def others(self) -> tuple[float, float]:
-        """(other processes' CPU, steal) in cores since construction."""
-        end = self._sample()
-        hz = os.sysconf("SC_CLK_TCK")
-        wall = max(end[3] - self.start[3], 1e-9)
-        busy = (end[0] - self.start[0]) / hz
-        own = end[2] - self.start[2]
-        return max(0.0, busy - own) / wall, (end[1] - self.start[1]) / hz / wall
-
-
-def loadavg() -> str:
-    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def median_time(fn, repeats: int) -> float:
@@ -241,6 +204,23 @@ def build(args, image_size: int, n: int):
     return model, config, batch
 
 
+def bfloat16_twin(model, config):
+    """A Divafn sharing ``model``'s networks and W, banks in bfloat16."""
+    import tensorflow as tf
+    from divafn_tf import train
+    from divafn_tf.model import Divafn
+
+    twin = Divafn(model.image_net, model.keyframe_net, model.video_net,
+                  class_vectors=model.class_vectors,
+                  train_labels=model.train_labels,
+                  weights=model.objective_weights, bank_dtype="bfloat16")
+    twin.compile(optimizer=train.make_optimizer(config))
+    for name in ("bank_f", "bank_h", "bank_g", "w_f", "w_h", "w_g", "w_e"):
+        source = getattr(model, name)
+        getattr(twin, name).assign(tf.cast(source, getattr(twin, name).dtype))
+    return twin
+
+
 def backbone_step_fn(model, config):
     """Forward + backward of the three networks alone, plain MSE loss."""
     import tensorflow as tf
@@ -266,10 +246,11 @@ def backbone_step_fn(model, config):
     return step
 
 
-def time_steps(args, model, config, batch) -> dict:
+def time_steps(args, model, model16, config, batch) -> dict:
     import tensorflow as tf
 
     divafn = tf.function(model.train_step)
+    divafn16 = tf.function(model16.train_step)
     backbones = backbone_step_fn(model, config)
     def finite(value):
         value = float(value)
@@ -280,6 +261,7 @@ def time_steps(args, model, config, batch) -> dict:
         return value
     runners = {
         "divafn": lambda: finite(divafn(batch)["J"]),
+        "divafn_bf16": lambda: finite(divafn16(batch)["J"]),
         "backbones": lambda: finite(backbones(batch)),
     }
     trace = {}
@@ -291,49 +273,25 @@ def time_steps(args, model, config, batch) -> dict:
         for run in runners.values():
             run()
     times = {name: [] for name in runners}
+    names = list(runners)
     for r in range(args.rounds):
-        order = ("backbones", "divafn") if r % 2 == 0 else ("divafn", "backbones")
-        for name in order:
+        for name in names[r % 3:] + names[:r % 3]:
             start = time.perf_counter()
             runners[name]()
             times[name].append(time.perf_counter() - start)
-        print(f"    round {r + 1}: backbones {times['backbones'][-1]:.2f} s, "
-              f"divafn {times['divafn'][-1]:.2f} s", flush=True)
-    paired = [b / d for b, d in zip(times["backbones"], times["divafn"])]
-    return {
-        "backbones_s": statistics.median(times["backbones"]),
-        "divafn_s": statistics.median(times["divafn"]),
-        "paired_min": min(paired), "paired_max": max(paired),
-        "trace_s": trace,
-    }
+        print(f"    round {r + 1}: " + ", ".join(
+            f"{name} {times[name][-1]:.2f} s" for name in names), flush=True)
+    out = {"trace_s": trace}
+    for name in names:
+        out[f"{name}_s"] = statistics.median(times[name])
+    for name in ("divafn", "divafn_bf16"):
+        paired = [b / d for b, d in zip(times["backbones"], times[name])]
+        out[f"{name}_paired"] = f"{min(paired):.3f}-{max(paired):.3f}"
+    return out
 
 
-def bf16_objective(f, h, g, labels, semantics, banks16, bank_labels, w, weights):
-    """batch_objective with the six bank matmuls in bfloat16 (benchmark code)."""
-    import tensorflow as tf
-    from divafn_tf import objective
-
-    def nll(batch, bank16):
-        theta = 0.5 * tf.cast(tf.matmul(tf.cast(batch, tf.bfloat16), bank16,
-                                        transpose_b=True), tf.float32)
-        similar = tf.cast(tf.equal(labels[:, None], bank_labels[None, :]),
-                          tf.float32)
-        return tf.reduce_sum(tf.nn.softplus(theta) - similar * theta, axis=1)
-
-    def ae(x, w_x):
-        return objective.autoencoder_loss(x, semantics, w_x, weights.beta,
-                                          weights.lam)
-    bf, bh, bg = banks16
-    w_f, w_h, w_g, w_e = w
-    return (weights.a * (nll(f, bg) + nll(g, bf))
-            + weights.b * (nll(f, bh) + nll(h, bf))
-            + weights.c * (nll(h, bg) + nll(g, bh))
-            + ae(f, w_f) + ae(h, w_h) + ae(g, w_g)
-            + ae(tf.concat([h, g], axis=1), w_e))
-
-
-def time_pieces(args, model, batch) -> dict:
-    """The objective (fp32 and bf16) and the bank write, timed alone."""
+def time_pieces(args, model, model16, batch) -> dict:
+    """The objective (float32 and bfloat16 banks) and the bank write alone."""
     import numpy as np
     import tensorflow as tf
     from divafn_tf import objective
@@ -348,8 +306,7 @@ def time_pieces(args, model, batch) -> dict:
     bank_labels = tf.constant(model.train_labels)
     w = (model.w_f, model.w_h, model.w_g, model.w_e)
     weights = model.objective_weights
-    banks16 = [tf.Variable(tf.cast(bank, tf.bfloat16), trainable=False)
-               for bank in (model.bank_f, model.bank_h, model.bank_g)]
+    banks16 = (model16.bank_f, model16.bank_h, model16.bank_g)
 
     @tf.function
     def fp32(f, h, g):
@@ -366,7 +323,7 @@ def time_pieces(args, model, batch) -> dict:
     def bf16(f, h, g):
         with tf.GradientTape() as tape:
             tape.watch([f, h, g])
-            per_row = bf16_objective(
+            per_row, _ = objective.batch_objective(
                 f, h, g, labels, semantics,
                 tuple(tf.convert_to_tensor(x) for x in banks16), bank_labels,
                 w, weights)
@@ -576,51 +533,53 @@ def main(argv=None) -> None:
     for image_size, n in args.configs:
         print(f"[{image_size}×{image_size}, n = {n}] building", flush=True)
         model, config, batch = build(args, image_size, n)
+        model16 = bfloat16_twin(model, config)
         meter = CpuMeter()
-        res = time_steps(args, model, config, batch)
+        res = time_steps(args, model, model16, config, batch)
         others, steal = meter.others()
-        base_rate, div_rate = b / res["backbones_s"], b / res["divafn_s"]
-        ratio = div_rate / base_rate
+        base_rate = b / res["backbones_s"]
+        div_rate, div16_rate = b / res["divafn_s"], b / res["divafn_bf16_s"]
+        ratio, ratio16 = div_rate / base_rate, div16_rate / base_rate
         train_rate[image_size] = max(train_rate.get(image_size, 0.0), div_rate)
         row = {
             "image": f"{image_size}×{image_size}", "n": n, "batch": b,
-            "backbones ex/s": base_rate, "divafn ex/s": div_rate,
-            "ratio": ratio,
-            "paired ratio min-max": f"{res['paired_min']:.3f}-{res['paired_max']:.3f}",
+            "backbones ex/s": base_rate,
+            "divafn ex/s (float32 banks)": div_rate, "ratio": ratio,
+            "paired ratio min-max": res["divafn_paired"],
             f"target ≥ {RATIO_TARGET}": ratio >= RATIO_TARGET,
+            "divafn ex/s (bfloat16 banks)": div16_rate, "ratio bf16": ratio16,
+            "paired bf16 min-max": res["divafn_bf16_paired"],
+            f"bf16 target ≥ {RATIO_TARGET}": ratio16 >= RATIO_TARGET,
             "other procs' CPU (cores)": others,
         }
         print(f"  backbones {base_rate:.2f} ex/s ({res['backbones_s']:.2f} s), "
               f"divafn {div_rate:.2f} ex/s ({res['divafn_s']:.2f} s), ratio "
-              f"{ratio:.3f} (paired {res['paired_min']:.3f}-"
-              f"{res['paired_max']:.3f}); first calls (trace) "
-              f"{res['trace_s']['backbones']:.1f} / {res['trace_s']['divafn']:.1f} s"
-              f"; other processes used {others:.2f} cores (steal {steal:.2f})",
-              flush=True)
+              f"{ratio:.3f} (paired {res['divafn_paired']}); bfloat16 banks "
+              f"{div16_rate:.2f} ex/s, ratio {ratio16:.3f} (paired "
+              f"{res['divafn_bf16_paired']}); first calls (trace) "
+              + " / ".join(f"{v:.1f}" for v in res["trace_s"].values())
+              + f" s; other processes used {others:.2f} cores (steal "
+              f"{steal:.2f})", flush=True)
         if args.pieces:
-            p = time_pieces(args, model, batch)
-            saved = p["objective_fp32_s"] - p["objective_bf16_s"]
-            bf16_ratio = res["backbones_s"] / (res["divafn_s"] - saved)
+            p = time_pieces(args, model, model16, batch)
             row.update({
                 "overhead s/step": res["divafn_s"] - res["backbones_s"],
                 "objective fp32 s": p["objective_fp32_s"],
                 "bank write s": p["bank_write_s"],
                 "objective bf16 s": p["objective_bf16_s"],
                 "bf16 grad rel err": p["bf16_grad_rel_err"],
-                "ratio if bf16": bf16_ratio,
             })
             print(f"  pieces: objective fp32 {p['objective_fp32_s']:.3f} s, "
                   f"bf16 {p['objective_bf16_s']:.3f} s (grad rel err "
                   f"{p['bf16_grad_rel_err']:.1e}), bank write "
-                  f"{p['bank_write_s']:.3f} s; ratio with bf16 bank matmuls "
-                  f"≈ {bf16_ratio:.3f}", flush=True)
+                  f"{p['bank_write_s']:.3f} s", flush=True)
         if args.profile:
             with tempfile.TemporaryDirectory(prefix="bench_train_prof_") as tmp:
                 prof = profile_summary(args, model, config, batch, tmp)
             profiles.append((row["image"], n, prof))
             print("  " + profile_text(prof).replace("\n", "\n  "), flush=True)
         step_rows.append(row)
-        del model, batch
+        del model, model16, batch
         keras.backend.clear_session()
         gc.collect()
 
@@ -673,14 +632,19 @@ def main(argv=None) -> None:
         f"per config in the table"
         + (" (high: other jobs were running; absolute times are inflated, the "
            "side-by-side ratios less so)." if high else "."))
-    step_met = all(r[f"target ≥ {RATIO_TARGET}"] for r in step_rows)
-    notes = [settings, "",
-             f"Training-step target (ratio ≥ {RATIO_TARGET}): "
-             + ("met at every size" if step_met else "NOT met everywhere")
-             + ": " + ", ".join(
-                 f"{r['image']} n={r['n']} {r['ratio']:.3f} ("
-                 + ("met" if r[f"target ≥ {RATIO_TARGET}"] else "not met") + ")"
-                 for r in step_rows) + "."]
+    notes = [settings, ""]
+    for label, key, column in (
+            ("float32 banks (default)", "ratio", f"target ≥ {RATIO_TARGET}"),
+            ("bfloat16 banks (--bank_dtype=bfloat16)", "ratio bf16",
+             f"bf16 target ≥ {RATIO_TARGET}")):
+        met = all(r[column] for r in step_rows)
+        notes.append(
+            f"Training-step target (ratio ≥ {RATIO_TARGET}), {label}: "
+            + ("met at every size" if met else "NOT met everywhere")
+            + ": " + ", ".join(
+                f"{r['image']} n={r['n']} {r[key]:.3f} ("
+                + ("met" if r[column] else "not met") + ")"
+                for r in step_rows) + ".")
     if args.pieces:
         notes.append(
             "Pieces: 'objective fp32' = objective.batch_objective forward + "
@@ -688,11 +652,10 @@ def main(argv=None) -> None:
             "backward, i.e. 24·B·n·d flops, plus the autoencoder terms); "
             "'bank write' = Divafn._write_banks (tensor_scatter_nd_update + "
             "assign: copies each [n, d] bank once per step); 'objective bf16' "
-            "= the same with the six bank matmuls in bfloat16 (banks stored in "
-            "bfloat16, batch rows cast to bfloat16, bfloat16 product (oneDNN "
-            "accumulates in float32) cast to float32 for softplus; benchmark "
-            "code, not the library), "
-            "'ratio if bf16' = backbones / (divafn − (fp32 − bf16 objective)).")
+            "= the same on the bfloat16 banks of --bank_dtype=bfloat16 (the "
+            "six bank matmuls in bfloat16, float32 accumulation, softplus "
+            "and sums in float32); 'bf16 grad rel err' = max over f, h, g of "
+            "‖∇_bf16 − ∇_fp32‖ / ‖∇_fp32‖.")
     if profiles:
         notes.append("")
         notes.append(

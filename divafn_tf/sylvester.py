@@ -256,6 +256,31 @@ def _apply_tridiagonal_q(reflectors: np.ndarray, tau: np.ndarray,
     return rows
 
 
+def _range_of_a(s: np.ndarray, a: np.ndarray, beta: float, rtol: float
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues α and eigenvectors U of A = β S Sᵀ spanning its range.
+
+    S repeats its class's semantic vector in every sample's column, so with
+    S_u its c distinct columns and their counts, A = β S_u diag(counts) S_uᵀ:
+    the k × c thin SVD of S_u diag(√counts) gives the non-zero eigenpairs
+    (α = β σ²) in O(k c²) instead of the O(k³) eigen-decomposition of A.
+    Columns are grouped by a random projection and the grouping is then
+    checked exactly; without at least k/2 repeats, A's eigen-decomposition is
+    used.
+    """
+    k, n = s.shape
+    keys = np.random.default_rng(0).standard_normal(k) @ s
+    _, first, inverse, counts = np.unique(keys, return_index=True,
+                                          return_inverse=True,
+                                          return_counts=True)
+    distinct = s[:, first]
+    if 2 * distinct.shape[1] > k or not np.array_equal(distinct[:, inverse], s):
+        return _psd_eigh(a, "beta * s @ s.T", rtol)
+    u, sigma, _ = scipy.linalg.svd(distinct * np.sqrt(counts),
+                                   full_matrices=False, check_finite=False)
+    return beta * sigma**2, u
+
+
 def _min_norm_hessenberg_schur(s: np.ndarray, x: np.ndarray, alpha: np.ndarray,
                                u: np.ndarray, beta: float, lam: float,
                                rtol: float) -> np.ndarray:
@@ -302,12 +327,14 @@ def _min_norm_autoencoder(s: np.ndarray, x: np.ndarray, a: np.ndarray,
     when n < dim."""
     k, (dim, n) = s.shape[0], x.shape
     rtol = _default_rtol(k, dim)
-    alpha, u = _psd_eigh(a, "beta * s @ s.T", rtol)
     if beta > 0.0 and lam > 0.0:
+        alpha_r, u_r = _range_of_a(s, a, beta, rtol)
         try:
-            return _min_norm_hessenberg_schur(s, x, alpha, u, beta, lam, rtol)
+            return _min_norm_hessenberg_schur(s, x, alpha_r, u_r, beta, lam,
+                                              rtol)
         except _NotPositiveDefinite:
             pass  # rounding made α_i + λT indefinite: use eigenvectors below
+    alpha, u = _psd_eigh(a, "beta * s @ s.T", rtol)
     if lam == 0.0:
         # B = 0 (γ = 0): W = A⁺ C, any eigenbasis of B will do.
         c_tilde = (beta * (u.T @ s)) @ x.T

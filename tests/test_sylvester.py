@@ -199,3 +199,23 @@ def test_shape_and_value_errors():
                                            np.ones((3, 4)))
     with pytest.raises(ValueError, match="b is not positive semi-definite"):
         sylvester.solve_sylvester_min_norm(a, -b, np.ones((3, 4)))
+
+
+def test_range_of_a_from_distinct_columns_equals_eigen_decomposition():
+    """A = β S Sᵀ from S's distinct (class) columns: the same non-zero
+    eigenvalues and the same range projector as eigh of A."""
+    rng = np.random.default_rng(9)
+    s, _ = _class_problem(rng, k=40, dim=5, n=300, classes=6)
+    a = BETA * s @ s.T
+    rtol = 1e-12
+    alpha, u = sylvester._range_of_a(s, a, BETA, rtol)
+    assert alpha.shape == (6,) and u.shape == (40, 6)
+    values, vectors = np.linalg.eigh(a)
+    top = vectors[:, -6:]
+    np.testing.assert_allclose(np.sort(alpha), values[-6:], rtol=1e-10)
+    np.testing.assert_allclose(u @ u.T, top @ top.T, atol=1e-10)
+    # Too few repeats for the shortcut: A's own eigen-decomposition.
+    s_unique = rng.normal(size=(10, 8))
+    alpha, u = sylvester._range_of_a(s_unique, s_unique @ s_unique.T, 1.0,
+                                     rtol)
+    assert u.shape == (10, 10)
