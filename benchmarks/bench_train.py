@@ -306,7 +306,11 @@ def time_pieces(args, model, model16, batch) -> dict:
     bank_labels = tf.constant(model.train_labels)
     w = (model.w_f, model.w_h, model.w_g, model.w_e)
     weights = model.objective_weights
+    # The bfloat16 banks as the float32 ones rounded (the timed train_steps
+    # wrote different dropout outputs into the two models' banks).
     banks16 = (model16.bank_f, model16.bank_h, model16.bank_g)
+    for bank16, bank in zip(banks16, (model.bank_f, model.bank_h, model.bank_g)):
+        bank16.assign(tf.cast(bank, bank16.dtype))
 
     @tf.function
     def fp32(f, h, g):
