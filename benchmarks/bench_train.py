@@ -621,8 +621,9 @@ def main(argv=None) -> None:
           f"{run_others:.2f} cores on average during the run (steal "
           f"{run_steal:.2f})")
 
-    # Other processes using ≥ half a core on average disturb the timings.
-    high = run_others >= 0.5 or float(load_before.split(",")[0]) >= 0.5 * os.cpu_count()
+    # Other processes using ≥ half a core on average disturb the timings (the
+    # load average also counts this script's own earlier work: not used).
+    high = run_others >= 0.5
     settings = (
         f"Settings: batch {b}, CNN-F width {args.cnn_width}, fc6/fc7 "
         f"{args.fc_units}, d = {args.d}, video feature {args.video_dim} → "
