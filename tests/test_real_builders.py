@@ -21,7 +21,18 @@ from dummy_manual import DUMMY
 Divafn = divafn_dataset_builder.Divafn
 
 
-class S2uTest(tfds.testing.DatasetBuilderTestCase):
+class _NoSessionHelper:
+    """Keeps pytest from collecting tf.test.TestCase.test_session, a session
+    helper (not a test; the TFDS test case calls it in graph mode) that it
+    would otherwise report as skipped ("Not a test.") in each builder test."""
+
+    def test_session(self, *args, **kwargs):
+        return super().test_session(*args, **kwargs)
+
+    test_session.__test__ = False
+
+
+class S2uTest(_NoSessionHelper, tfds.testing.DatasetBuilderTestCase):
     """Stanford40→UCF101: 10 classes x 3 videos in one pool."""
     DATASET_CLASS = Divafn
     BUILDER_CONFIG_NAMES_TO_TEST = ["s2u_c3d", "s2u_idt"]
@@ -29,7 +40,7 @@ class S2uTest(tfds.testing.DatasetBuilderTestCase):
     SKIP_CHECKSUMS = True
 
 
-class A2uTest(tfds.testing.DatasetBuilderTestCase):
+class A2uTest(_NoSessionHelper, tfds.testing.DatasetBuilderTestCase):
     """ASD→UCF101: 10 classes x 3 videos in one pool."""
     DATASET_CLASS = Divafn
     BUILDER_CONFIG_NAMES_TO_TEST = ["a2u_c3d", "a2u_idt"]
@@ -37,7 +48,7 @@ class A2uTest(tfds.testing.DatasetBuilderTestCase):
     SKIP_CHECKSUMS = True
 
 
-class E2hTest(tfds.testing.DatasetBuilderTestCase):
+class E2hTest(_NoSessionHelper, tfds.testing.DatasetBuilderTestCase):
     """EAD→HMDB51: 15 classes x 3 videos in one pool."""
     DATASET_CLASS = Divafn
     BUILDER_CONFIG_NAMES_TO_TEST = ["e2h_c3d", "e2h_idt"]
@@ -45,7 +56,7 @@ class E2hTest(tfds.testing.DatasetBuilderTestCase):
     SKIP_CHECKSUMS = True
 
 
-class B2uTest(tfds.testing.DatasetBuilderTestCase):
+class B2uTest(_NoSessionHelper, tfds.testing.DatasetBuilderTestCase):
     """BU101→UCF101, official splits 1-3: 2 train and 1 test video per class
     of the 21 dummy classes."""
     DATASET_CLASS = Divafn
