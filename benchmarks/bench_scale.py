@@ -75,8 +75,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, REPO)
-from measure import (CpuMeter, loadavg, proc_status_kib,  # noqa: E402
-                     reset_peak_rss)
+from measure import (CpuMeter, add_model_size_arguments,  # noqa: E402
+                     loadavg, proc_status_kib, reset_peak_rss)
 from results import append_results  # noqa: E402
 
 SLOPE_TARGET = 1.1
@@ -89,17 +89,9 @@ def parse_args(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ns", default="1000,4000,13320",
                         help="comma-separated bank sizes n")
-    parser.add_argument("--batch_size", type=int, default=64)
-    parser.add_argument("--d", type=int, default=4096)
-    parser.add_argument("--k", type=int, default=300)
-    parser.add_argument("--classes", type=int, default=101)
-    parser.add_argument("--video_dim", type=int, default=4096)
-    parser.add_argument("--video_hidden", type=int, default=1024)
+    add_model_size_arguments(parser, video_hidden=1024, cnn_width=0.25,
+                             fc_units=512)
     parser.add_argument("--image_size", type=int, default=64)
-    parser.add_argument("--cnn_width", type=float, default=0.25)
-    parser.add_argument("--fc_units", type=int, default=512)
-    parser.add_argument("--learning_rate", type=float, default=0.0,
-                        help="SGD learning rate (0: same ops, no divergence)")
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--train_steps", type=int, default=3,
                         help="train_steps run in each memory subprocess")

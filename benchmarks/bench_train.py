@@ -98,7 +98,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, REPO)
-from measure import CpuMeter, loadavg  # noqa: E402
+from measure import CpuMeter, add_model_size_arguments, loadavg  # noqa: E402
 from results import append_results  # noqa: E402
 
 RATIO_TARGET = 0.85
@@ -111,16 +111,8 @@ def parse_args(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--configs", default="112:4096,224:4096,224:13320",
                         help="comma-separated IMAGE_SIZE:N (bank columns)")
-    parser.add_argument("--batch_size", type=int, default=64)
-    parser.add_argument("--d", type=int, default=4096)
-    parser.add_argument("--k", type=int, default=300)
-    parser.add_argument("--classes", type=int, default=101)
-    parser.add_argument("--video_dim", type=int, default=4096)
-    parser.add_argument("--video_hidden", type=int, default=8192)
-    parser.add_argument("--cnn_width", type=float, default=1.0)
-    parser.add_argument("--fc_units", type=int, default=4096)
-    parser.add_argument("--learning_rate", type=float, default=0.0,
-                        help="SGD learning rate (0: same ops, no divergence)")
+    add_model_size_arguments(parser, video_hidden=8192, cnn_width=1.0,
+                             fc_units=4096)
     parser.add_argument("--warmup", type=int, default=1,
                         help="untimed calls of each function after tracing")
     parser.add_argument("--rounds", type=int, default=4,

@@ -1,11 +1,13 @@
-"""Machine-state readings shared by the benchmarks (Linux /proc).
+"""Pieces shared by the benchmarks: machine-state readings and model sizes.
 
 CPU used by other processes, load average, the process's RSS figures and
-resetting its peak RSS, so each benchmark can say how quiet the machine was
-and how much memory one measured piece needed.
+resetting its peak RSS (Linux /proc), so each benchmark can say how quiet the
+machine was and how much memory one measured piece needed; and the
+command-line arguments that size the model.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import resource
 import time
@@ -72,3 +74,21 @@ def reset_peak_rss() -> bool:
         return True
     except OSError:
         return False
+
+
+def add_model_size_arguments(parser: argparse.ArgumentParser, *,
+                             video_hidden: int, cnn_width: float,
+                             fc_units: int) -> None:
+    """--batch_size, --d, --k, --classes, --video_dim and the network sizes
+    (defaults: the paper's d = 4096, k = 300, B→U's 101 classes, C3D 4096),
+    and --learning_rate (0: the same SGD ops without divergence)."""
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--d", type=int, default=4096)
+    parser.add_argument("--k", type=int, default=300)
+    parser.add_argument("--classes", type=int, default=101)
+    parser.add_argument("--video_dim", type=int, default=4096)
+    parser.add_argument("--video_hidden", type=int, default=video_hidden)
+    parser.add_argument("--cnn_width", type=float, default=cnn_width)
+    parser.add_argument("--fc_units", type=int, default=fc_units)
+    parser.add_argument("--learning_rate", type=float, default=0.0,
+                        help="SGD learning rate (0: same ops, no divergence)")
