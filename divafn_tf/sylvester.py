@@ -46,8 +46,12 @@ reference ``"bartels_stewart"``, and the default is ``"min_norm"``:
     eigen-decomposition with vectors), Q is applied to the r right-hand
     sides with ``ormqr``, and each row is one symmetric positive definite
     tridiagonal solve (α_i + λT, ``ptsv``, O(m)).
+  - A's range and eigenvalues come from S's c distinct (class) columns, a
+    k × c SVD, instead of the k × k eigen-decomposition of A.
   The cost is O(m² · max(n, dim) + m³) with m = min(n, dim) and the r ≤ 101
-  right-hand sides almost free, against O(dim³) for Bartels-Stewart. When
+  right-hand sides almost free, against O(dim³) for Bartels-Stewart. If
+  rounding makes a shifted tridiagonal system indefinite, the eigenvector
+  route below is taken instead (same solution, slower). When
   β = 0 (A = 0, nothing to restrict to) or λ = 0 (B = 0), W is obtained
   from the eigen-decomposition of A and a thin SVD of X (n < dim) or the
   eigen-decomposition of X Xᵀ (n ≥ dim), with the same zeroing rule.
