@@ -425,12 +425,43 @@ def table(rows: list[dict], columns: Sequence[str], column_of) -> str:
     return "\n".join(lines) + "\n"
 
 
+def grid_table(rows: list[dict], row_field: str, column_field: str) -> str:
+    """Mean ± std (%) on a row_field × column_field grid, one per ratio.
+
+    The layout of Fig. 5 (β down, λ across) for ``--sweep=beta_lambda``.
+    """
+    def values_of(field):
+        return sorted({float(r[field]) for r in rows})
+
+    row_values, column_values = values_of(row_field), values_of(column_field)
+    blocks = []
+    for ratio in sorted({float(r["ratio"]) for r in rows}, reverse=True):
+        lines = [f"Ratio {ratio:.0%}:", "",
+                 f"| {row_field} \\ {column_field} | "
+                 + " | ".join(f"{v:g}" for v in column_values) + " |",
+                 "|---|" + "---|" * len(column_values)]
+        for row_value in row_values:
+            cells = []
+            for column_value in column_values:
+                values = [float(r["accuracy"]) for r in rows
+                          if float(r["ratio"]) == ratio
+                          and float(r[row_field]) == row_value
+                          and float(r[column_field]) == column_value]
+                cells.append(_cell(values) if values else "")
+            lines.append(f"| {row_value:g} | " + " | ".join(cells) + " |")
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks)
+
+
 def write_tables(rows: list[dict], methods: Sequence[str], sweep: str,
                  output_dir: str, title: str) -> str:
     """Writes table.md (or table_<sweep>.md); returns its path."""
     if sweep == "none":
         text = table(rows, list(methods), lambda r: r["method"])
         path = os.path.join(output_dir, "table.md")
+    elif sweep == "beta_lambda":
+        text = grid_table(rows, "beta", "lam")
+        path = os.path.join(output_dir, f"table_{sweep}.md")
     else:
         label = lambda r: ", ".join(  # noqa: E731
             f"{f}={float(r[f]):g}" for f in _sweep_fields(sweep))

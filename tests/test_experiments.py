@@ -117,3 +117,23 @@ def test_sweep_table_has_one_column_per_setting():
     text = experiments.table(rows, ["beta=0.1", "beta=1"],
                              lambda r: f"beta={float(r['beta']):g}")
     assert "| 10% | 60.0 ± 10.0 | 70.0 ± 0.0 |" in text
+
+
+def test_beta_lambda_sweep_table_is_a_grid(tmp_path):
+    """Fig. 5's layout: β down, λ across, one grid per ratio."""
+    rows = [dict(method="divafn", ratio=str(ratio), repeat="0", seed="0",
+                 a="1", b="1", c="1", beta=str(beta), lam=str(lam), d="4096",
+                 accuracy=str(acc), seconds="1")
+            for ratio, beta, lam, acc in [(0.3, 0.1, 0.01, 0.5),
+                                          (0.3, 0.1, 1.0, 0.6),
+                                          (0.3, 1.0, 0.01, 0.7),
+                                          (0.1, 0.1, 0.01, 0.2)]]
+    path = experiments.write_tables(rows, ["divafn"], "beta_lambda",
+                                    str(tmp_path), "tiny")
+    text = open(path).read()
+    assert path.endswith("table_beta_lambda.md")
+    assert "| beta \\ lam | 0.01 | 1 |" in text
+    ratio_30 = text[text.index("Ratio 30%"):text.index("Ratio 10%")]
+    assert "| 0.1 | 50.0 ± 0.0 | 60.0 ± 0.0 |" in ratio_30
+    assert "| 1 | 70.0 ± 0.0 |  |" in ratio_30
+    assert "| 0.1 | 20.0 ± 0.0 |  |" in text[text.index("Ratio 10%"):]
