@@ -46,7 +46,7 @@ per row) and W:
    (``SylvesterSolution.seconds``), the largest relative residual and the
    peak RSS during the solves. For n ≤ ``--single_thread_max_n`` (default
    4000) the same four solves are timed again on one BLAS thread
-   (``threadpoolctl``), against the callback's thread rule
+   (``threadpoolctl``), against the solver's own thread rule
    (``sylvester.blas_threads_for``: one thread below 2e9 flops, else all).
    Peak RSS growth with n is compared with the
    banks' 3·d·4 bytes per column: an n×n float32 matrix would add 4·n
@@ -331,7 +331,7 @@ def child(args) -> None:
     finally:
         sylvester.solve_autoencoder_w = original
     peak_solve = proc_status_kib("VmHWM")
-    # The same solves on one BLAS thread (the callback's own limit of None
+    # The same solves on one BLAS thread (the solver's own limit of None
     # leaves this outer limit in place): evidence for the thread rule.
     single, single_solves = None, []
     if n <= args.single_thread_max_n:
@@ -447,7 +447,7 @@ def main(argv=None) -> None:
             "RSS after build MiB": res["rss_built_kib"] / 1024,
             "peak RSS train_steps MiB": res["peak_train_kib"] / 1024,
             "peak RSS W solve MiB": res["peak_solve_kib"] / 1024,
-            "BLAS threads (callback rule)": "/".join(
+            "BLAS threads (solver rule)": "/".join(
                 "all" if t is None else str(t) for t in res["blas_threads"]),
             "W_F/H/G Gram": "XᵀX (n×n)" if n < args.d else "X Xᵀ (d×d)",
             "W solve / epoch s": res["solve_wall_s"],

@@ -30,10 +30,11 @@ For every size and solver a *fresh subprocess* builds the data and solves it
 ``--repeats`` (``--bs_repeats`` for scipy) times, and more (up to 30) until
 the solves total ``--min_seconds`` (10 s): fast solves are repeated many
 times on this noisy shared machine, slow ones run once; the median is
-reported. Both solvers get the same number of BLAS threads: by default the
-training callback's rule, `divafn_tf.sylvester.blas_threads_for` (one thread
-below 2e9 flops, i.e. the two n = 500 sizes; all cores above), which is what
-a training run uses; ``--blas_threads N`` pins every size to N threads.
+reported. Both solvers get the same number of BLAS threads: the rule that
+`solve_autoencoder_w` applies itself, `divafn_tf.sylvester.blas_threads_for`
+(one thread below 2e9 flops, i.e. the two n = 500 sizes; all cores above),
+which is what a training run uses; ``--blas_threads N`` caps the larger
+sizes at N threads.
 Per solve:
 
 * time: `SylvesterSolution.seconds` -- forming A (and B, C for scipy),
@@ -241,12 +242,11 @@ def main(argv=None) -> int:
     parser.add_argument("--scipy_limit_minutes", type=float, default=20.0,
                         help="skip scipy where its extrapolated time exceeds "
                              "this (reported as extrapolated)")
-    parser.add_argument("--blas_threads", type=int, default=-1,
-                        help="BLAS/LAPACK threads of both solvers (sets "
-                             "OPENBLAS/OMP/MKL_NUM_THREADS in the workers); "
-                             "-1 = the training rule "
-                             "sylvester.blas_threads_for per size, 0 = all "
-                             "cores")
+    parser.add_argument("--blas_threads", type=int, default=0,
+                        help="at most this many BLAS/LAPACK threads for both "
+                             "solvers (sets OPENBLAS/OMP/MKL_NUM_THREADS in "
+                             "the workers; 0 = all cores); small sizes run "
+                             "on one thread by sylvester.blas_threads_for")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tracemalloc", action="store_true",
                         help="also report tracemalloc's peak (first solve)")
@@ -275,12 +275,11 @@ def main(argv=None) -> int:
         print(f"\n== dim={dim} n={n} classes={classes} k={K}", flush=True)
         w_paths = {m: os.path.join(tmp, f"w_{m}_{dim}_{n}_{classes}.npy")
                    for m in METHODS}
-        threads = (sylvester.blas_threads_for(dim, n)
-                   if args.blas_threads < 0 else args.blas_threads) or 0
-        threads_used[label] = threads or "all"
+        threads_used[label] = (sylvester.blas_threads_for(dim, n)
+                               or args.blas_threads or "all")
         mn = run_worker(dim, n, classes, "min_norm", args.repeats, args.seed,
                         w_paths["min_norm"], args.tracemalloc,
-                        threads, args.min_seconds)
+                        args.blas_threads, args.min_seconds)
         res = {"min_norm": mn}
         print(f"  min_norm  {statistics.median(mn['seconds']):8.3f} s "
               f"(all {', '.join('%.3f' % t for t in mn['seconds'])}), "
@@ -307,7 +306,7 @@ def main(argv=None) -> int:
             bs = run_worker(dim, n, classes, "bartels_stewart",
                             args.bs_repeats, args.seed,
                             w_paths["bartels_stewart"], args.tracemalloc,
-                            threads, args.min_seconds)
+                            args.blas_threads, args.min_seconds)
             res["bartels_stewart"] = bs
             t_bs = statistics.median(bs["seconds"])
             measured_bs[(n, dim)] = t_bs

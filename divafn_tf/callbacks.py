@@ -10,7 +10,6 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
-import threadpoolctl
 from absl import logging
 
 from divafn_tf import evaluation, sylvester
@@ -82,11 +81,8 @@ class AutoencoderWeightsUpdate(keras.callbacks.Callback):
         start = time.perf_counter()
         residuals = {}
         for name, bank in targets.items():
-            n, dim = bank.shape
-            with threadpoolctl.threadpool_limits(
-                    sylvester.blas_threads_for(dim, n)):
-                solution = sylvester.solve_autoencoder_w(
-                    self.semantics, bank.T, self.beta, self.lam, self.method)
+            solution = sylvester.solve_autoencoder_w(
+                self.semantics, bank.T, self.beta, self.lam, self.method)
             getattr(model, name).assign(solution.w.astype(np.float32))
             residuals[name] = solution.relative_residual
         seconds = time.perf_counter() - start

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 
+BANK_DTYPES = ("float32", "bfloat16")
+
 
 @dataclasses.dataclass
 class RunConfig:

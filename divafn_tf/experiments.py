@@ -430,24 +430,22 @@ def grid_table(rows: list[dict], row_field: str, column_field: str) -> str:
 
     The layout of Fig. 5 (β down, λ across) for ``--sweep=beta_lambda``.
     """
-    def values_of(field):
-        return sorted({float(r[field]) for r in rows})
-
-    row_values, column_values = values_of(row_field), values_of(column_field)
+    accuracies: dict[tuple[float, float, float], list[float]] = {}
+    for r in rows:
+        key = (float(r["ratio"]), float(r[row_field]), float(r[column_field]))
+        accuracies.setdefault(key, []).append(float(r["accuracy"]))
+    ratios, row_values, column_values = (sorted(set(v)) for v in
+                                          zip(*accuracies))
     blocks = []
-    for ratio in sorted({float(r["ratio"]) for r in rows}, reverse=True):
+    for ratio in reversed(ratios):
         lines = [f"Ratio {ratio:.0%}:", "",
                  f"| {row_field} \\ {column_field} | "
                  + " | ".join(f"{v:g}" for v in column_values) + " |",
                  "|---|" + "---|" * len(column_values)]
         for row_value in row_values:
-            cells = []
-            for column_value in column_values:
-                values = [float(r["accuracy"]) for r in rows
-                          if float(r["ratio"]) == ratio
-                          and float(r[row_field]) == row_value
-                          and float(r[column_field]) == column_value]
-                cells.append(_cell(values) if values else "")
+            cells = [_cell(accuracies[ratio, row_value, column_value])
+                     if (ratio, row_value, column_value) in accuracies else ""
+                     for column_value in column_values]
             lines.append(f"| {row_value:g} | " + " | ".join(cells) + " |")
         blocks.append("\n".join(lines) + "\n")
     return "\n".join(blocks)

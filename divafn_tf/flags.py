@@ -6,7 +6,7 @@ Defaults are the paper's best settings (§IV.B) unless a flag says otherwise.
 """
 from absl import flags
 
-from divafn_tf.config import RunConfig
+from divafn_tf.config import BANK_DTYPES, RunConfig
 
 _DEFAULT = RunConfig()
 
@@ -77,7 +77,7 @@ flags.DEFINE_integer("video_hidden", _DEFAULT.video_hidden,
                      "Hidden units of the video network (paper: 8192).", lower_bound=1)
 flags.DEFINE_float("dropout", _DEFAULT.dropout, "Dropout rate after fc6 and fc7.",
                    lower_bound=0.0, upper_bound=1.0)
-flags.DEFINE_enum("bank_dtype", _DEFAULT.bank_dtype, ["float32", "bfloat16"],
+flags.DEFINE_enum("bank_dtype", _DEFAULT.bank_dtype, list(BANK_DTYPES),
                   "Storage and matmul type of the memory banks F, H, G: float32 "
                   "(the paper), or bfloat16: half the bank memory and the six "
                   "[batch, n] likelihood matmuls in bfloat16 (float32 "

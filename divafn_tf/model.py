@@ -36,6 +36,7 @@ import numpy as np
 import tensorflow as tf
 
 from divafn_tf import objective
+from divafn_tf.config import BANK_DTYPES
 from divafn_tf.objective import ObjectiveWeights
 
 
@@ -47,8 +48,6 @@ def mean_keyframe_embedding(keyframe_net: keras.Model, keyframes: tf.Tensor,
     h = keyframe_net(flat, training=training)
     return tf.reduce_mean(tf.reshape(h, [shape[0], shape[1], dim]), axis=1)
 
-
-BANK_DTYPES = ("float32", "bfloat16")
 
 METRIC_NAMES = ("J", "nll_image_video", "nll_image_keyframe",
                 "nll_keyframe_video", "ae_f", "ae_h", "ae_g", "ae_e")

@@ -70,6 +70,7 @@ import time
 
 import numpy as np
 import scipy.linalg
+import threadpoolctl
 from scipy.linalg import blas, lapack
 
 SOLVERS = ("min_norm", "bartels_stewart")
@@ -85,7 +86,7 @@ SINGLE_THREAD_SOLVE_FLOPS = 2e9
 def blas_threads_for(dim: int, n: int) -> int | None:
     """BLAS threads for a W solve on a dim × n bank (None = library default).
 
-    Used by the training callback around each solve (`threadpoolctl`).
+    `solve_autoencoder_w` applies it around each solve (`threadpoolctl`).
     """
     return 1 if dim * n * min(dim, n) < SINGLE_THREAD_SOLVE_FLOPS else None
 
@@ -300,10 +301,9 @@ def _min_norm_hessenberg_schur(s: np.ndarray, x: np.ndarray, alpha: np.ndarray,
     x_f = x if x.flags.f_contiguous else np.asfortranarray(x)
     gram = blas.dsyrk(1.0, x_f, trans=1 if small_n else 0, lower=1)
     m = gram.shape[0]
-    lwork = lapack.dsytrd_lwork(m, lower=1)
-    lwork = int(lwork[0] if isinstance(lwork, tuple) else lwork)
+    lwork, _ = lapack.dsytrd_lwork(m, lower=1)
     reflectors, diag, offdiag, tau, info = lapack.dsytrd(
-        gram, lower=1, lwork=max(lwork, 1), overwrite_a=1)
+        gram, lower=1, lwork=max(int(lwork), 1), overwrite_a=1)
     if info:
         raise RuntimeError(f"LAPACK dsytrd failed (info={info})")
     largest_gamma = lam * max(float(scipy.linalg.eigvalsh_tridiagonal(
@@ -391,6 +391,9 @@ def solve_autoencoder_w(s: np.ndarray, x: np.ndarray, beta: float,
     Raises:
       ValueError: on an unknown method, mismatched or non-2-D shapes,
         non-finite entries, or negative / non-finite β or λ.
+
+    Small problems run on one BLAS thread (`blas_threads_for`); an outer
+    `threadpoolctl` limit still caps the larger ones.
     """
     if method not in SOLVERS:
         raise ValueError(f"method must be one of {SOLVERS}, got {method!r}")
@@ -404,17 +407,19 @@ def solve_autoencoder_w(s: np.ndarray, x: np.ndarray, beta: float,
         raise ValueError(
             f"s (k × n) and x (dim × n) must have the same number of columns "
             f"n, got s {s.shape} and x {x.shape}")
-    start = time.perf_counter()
-    a = beta * (s @ s.T)
-    if (beta == 0.0 and lam == 0.0) or not x.any() or not s.any():
-        w = np.zeros((s.shape[0], x.shape[0]))
-        return SylvesterSolution(w, 0.0, time.perf_counter() - start, method)
-    if method == "min_norm":
-        w = _min_norm_autoencoder(s, x, a, beta, lam)
-    else:
-        b = lam * (x @ x.T)
-        c = (beta + lam) * (s @ x.T)
-        w = solve_sylvester_bartels_stewart(a, b, c)
-    seconds = time.perf_counter() - start
-    return SylvesterSolution(w, _autoencoder_residual(s, x, a, beta, lam, w),
-                             seconds, method)
+    with threadpoolctl.threadpool_limits(blas_threads_for(*x.shape)):
+        start = time.perf_counter()
+        a = beta * (s @ s.T)
+        if (beta == 0.0 and lam == 0.0) or not x.any() or not s.any():
+            w = np.zeros((s.shape[0], x.shape[0]))
+            return SylvesterSolution(w, 0.0, time.perf_counter() - start,
+                                     method)
+        if method == "min_norm":
+            w = _min_norm_autoencoder(s, x, a, beta, lam)
+        else:
+            b = lam * (x @ x.T)
+            c = (beta + lam) * (s @ x.T)
+            w = solve_sylvester_bartels_stewart(a, b, c)
+        seconds = time.perf_counter() - start
+        residual = _autoencoder_residual(s, x, a, beta, lam, w)
+    return SylvesterSolution(w, residual, seconds, method)
