@@ -44,6 +44,16 @@ def _final_state(model_dir):
             if not name.startswith("_CHECKPOINTABLE_OBJECT_GRAPH")}
 
 
+def _committed_epochs(model_dir):
+    """Epochs of the checkpoint the manager's state file names (0 if none).
+
+    A ``ckpt-N.index`` appears before the save is committed; the state file
+    (written atomically last) is what a resumed run restores from.
+    """
+    latest = tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints"))
+    return 0 if latest is None else int(latest.rsplit("-", 1)[1])
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("resume")
@@ -54,9 +64,9 @@ def runs(tmp_path_factory):
     killed_dir = tmp / "killed"
     proc = subprocess.Popen(_command(data_dir, killed_dir), cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    second = killed_dir / "checkpoints" / "ckpt-2.index"
     deadline = time.time() + 600
-    while not second.exists() and proc.poll() is None and time.time() < deadline:
+    while (_committed_epochs(killed_dir) < 2 and proc.poll() is None
+           and time.time() < deadline):
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
