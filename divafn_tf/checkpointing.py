@@ -40,8 +40,8 @@ from divafn_tf.errors import UserInputError
 # Flags that shape the state or the data; resuming requires them unchanged.
 STATE_FLAGS = ("dataset", "num_keyframes", "class_vectors", "train_ratio",
                "seed", "image_size", "image_backbone", "cnn_width", "fc_units",
-               "video_hidden", "d", "bank_dtype", "optimizer", "batch_size", "strategy",
-               "num_cpu_devices")
+               "video_hidden", "d", "bank_dtype", "optimizer", "batch_size",
+               "strategy", "num_cpu_devices")
 SETTINGS_FILE = "run_settings.json"
 
 

@@ -224,15 +224,18 @@ def relative_residual(a: np.ndarray, b: np.ndarray, c: np.ndarray,
     return float(residual / c_norm if c_norm > 0 else residual)
 
 
-def _gram(x: np.ndarray) -> np.ndarray:
-    """X Xᵀ with BLAS syrk, upper triangle only, without copying X.
+def _gram(x: np.ndarray, of_columns: bool = False,
+          lower: bool = False) -> np.ndarray:
+    """X Xᵀ (or XᵀX if ``of_columns``) with BLAS syrk, one triangle only
+    (upper, or lower if ``lower``), without copying X.
 
     X is used as is when Fortran-ordered (a transposed row-major bank),
     otherwise its transpose is.
     """
     if x.flags.f_contiguous:
-        return blas.dsyrk(1.0, x, trans=0, lower=0)
-    return blas.dsyrk(1.0, np.ascontiguousarray(x).T, trans=1, lower=0)
+        return blas.dsyrk(1.0, x, trans=int(of_columns), lower=int(lower))
+    return blas.dsyrk(1.0, np.ascontiguousarray(x).T,
+                      trans=int(not of_columns), lower=int(lower))
 
 
 class _NotPositiveDefinite(ArithmeticError):
@@ -297,9 +300,7 @@ def _min_norm_hessenberg_schur(s: np.ndarray, x: np.ndarray, alpha: np.ndarray,
     """
     dim, n = x.shape
     small_n = n < dim
-    # G = XᵀX (n×n) or X Xᵀ (dim×dim), lower triangle, by syrk.
-    x_f = x if x.flags.f_contiguous else np.asfortranarray(x)
-    gram = blas.dsyrk(1.0, x_f, trans=1 if small_n else 0, lower=1)
+    gram = _gram(x, of_columns=small_n, lower=True)  # XᵀX (n×n) or X Xᵀ
     m = gram.shape[0]
     lwork, _ = lapack.dsytrd_lwork(m, lower=1)
     reflectors, diag, offdiag, tau, info = lapack.dsytrd(
