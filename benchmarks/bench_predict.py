@@ -62,7 +62,8 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from measure import loadavg  # noqa: E402
+from measure import benchmark_parser, loadavg, time_calls  # noqa: E402
+from model_fixture import unit_class_vectors  # noqa: E402
 from results import append_results, markdown_table  # noqa: E402
 
 IMAGE_SIZE, VIDEO_DIM, NUM_CLASSES, K = 224, 4096, 101, 300
@@ -80,17 +81,6 @@ def make_inputs(batch: int, seed: int = 0):
                              dtype=np.uint8)
     video = np.maximum(rng.standard_normal((batch, VIDEO_DIM)), 0)
     return keyframes, video.astype(np.float32)
-
-
-def _time_calls(fn, warmup: int, repeats: int) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
 
 
 def _configure_threads(args) -> None:
@@ -117,8 +107,7 @@ def build_and_export(args) -> None:
     config = RunConfig(image_size=IMAGE_SIZE)       # paper sizes (defaults)
     keras.utils.set_random_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    class_vectors = rng.standard_normal((NUM_CLASSES, K))
-    class_vectors /= np.linalg.norm(class_vectors, axis=1, keepdims=True)
+    class_vectors = unit_class_vectors(rng, NUM_CLASSES, K)
     n_svm = args.svm_videos
     labels = np.arange(n_svm) % NUM_CLASSES
     start = time.perf_counter()
@@ -199,8 +188,8 @@ def profile_components(args, model, svm, class_names, config) -> list[dict]:
                 frames4, feats)["scores"].numpy(),
         }
         for name, fn in parts.items():
-            times = _time_calls(fn, args.warmup,
-                                max(3, args.profile_repeats))
+            times = time_calls(fn, max(3, args.profile_repeats),
+                               args.warmup)
             med = statistics.median(times)
             rows.append({"batch": batch, "component": name,
                          "median_ms_per_call": 1e3 * med,
@@ -215,9 +204,7 @@ def profile_components(args, model, svm, class_names, config) -> list[dict]:
 # Main: load the SavedModel and time serving_default.
 # --------------------------------------------------------------------------
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--batch_sizes", type=int, nargs="+", default=[1, 64])
     parser.add_argument("--repeats", type=int, default=20,
                         help="timed calls per batch size")
@@ -239,9 +226,6 @@ def main(argv=None) -> int:
                         help="TF intra-op threads (0 = TF default)")
     parser.add_argument("--inter_op_threads", type=int, default=0,
                         help="TF inter-op threads (0 = TF default)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no_append", action="store_true",
-                        help="do not append to benchmarks/RESULTS.md")
     parser.add_argument("--_export", action="store_true",
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -309,7 +293,7 @@ def main(argv=None) -> int:
         out = call()
         first = time.perf_counter() - first
         assert out["scores"].shape == (batch, NUM_CLASSES), out["scores"].shape
-        times = _time_calls(call, max(0, args.warmup - 1), args.repeats)
+        times = time_calls(call, args.repeats, max(0, args.warmup - 1))
         med, p90 = statistics.median(times), _percentile(times, 90)
         row = {
             "batch": batch,
@@ -366,7 +350,7 @@ def main(argv=None) -> int:
     print(notes_text)
     if not args.no_append:
         append_results("bench_predict (SavedModel inference)", rows,
-                       notes_text)
+                       notes_text, path=args.results_path)
     return 0
 
 

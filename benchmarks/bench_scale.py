@@ -62,7 +62,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import contextlib
 import json
 import math
 import os
@@ -75,8 +75,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, REPO)
-from measure import (CpuMeter, add_model_size_arguments,  # noqa: E402
-                     loadavg, proc_status_kib, reset_peak_rss)
+from measure import (CpuMeter, benchmark_parser, loadavg,  # noqa: E402
+                     proc_status_kib, require_finite, reset_peak_rss,
+                     time_calls)
+from model_fixture import (add_model_size_arguments,  # noqa: E402
+                           build_model_and_batch)
 from results import append_results  # noqa: E402
 
 SLOPE_TARGET = 1.1
@@ -84,9 +87,7 @@ MIB = 1024 ** 2
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--ns", default="1000,4000,13320",
                         help="comma-separated bank sizes n")
     add_model_size_arguments(parser, video_hidden=1024, cnn_width=0.25,
@@ -100,10 +101,6 @@ def parse_args(argv=None):
                         "n up to this (0: never)")
     parser.add_argument("--memory", action=argparse.BooleanOptionalAction,
                         default=True, help="run the memory / W solve part")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--append", action=argparse.BooleanOptionalAction,
-                        default=True, help="append to benchmarks/RESULTS.md")
-    parser.add_argument("--results_path", default=None)
     parser.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--child_out", default="", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -111,36 +108,14 @@ def parse_args(argv=None):
     return args
 
 
-def finite(value) -> float:
-    value = float(value)
-    if not math.isfinite(value):
-        raise FloatingPointError("non-finite J: timings would be of Inf/NaN "
-                                 "arithmetic (use a smaller --learning_rate)")
-    return value
-
-
 # --------------------------------------------------------------------------
 def build(args, n: int):
     """Model (as the trainer builds it) with filled banks and W, and a batch."""
-    import keras
     import numpy as np
-    import tensorflow as tf
-    from divafn_tf import train
-    from divafn_tf.config import RunConfig
 
-    keras.utils.set_random_seed(args.seed)
-    config = dataclasses.replace(
-        RunConfig(), image_size=args.image_size, d=args.d,
-        cnn_width=args.cnn_width, fc_units=args.fc_units,
-        video_hidden=args.video_hidden, batch_size=args.batch_size,
-        learning_rate=args.learning_rate)
     rng = np.random.default_rng([args.seed, n])
-    class_vectors = rng.standard_normal((args.classes, args.k))
-    class_vectors /= np.linalg.norm(class_vectors, axis=1, keepdims=True)
-    train_labels = np.arange(n) % args.classes
-    model = train.build_model(config, class_vectors, train_labels,
-                              args.video_dim)
-    model.compile(optimizer=train.make_optimizer(config))
+    model, _, class_vectors, train_labels, batch = build_model_and_batch(
+        args, args.image_size, n, rng)
     centres = rng.standard_normal((args.classes, args.d), dtype=np.float32)
     for bank in (model.bank_f, model.bank_h, model.bank_g):
         rows = 0.5 * rng.standard_normal((n, args.d), dtype=np.float32)
@@ -149,16 +124,6 @@ def build(args, n: int):
         del rows
     for w in (model.w_f, model.w_h, model.w_g, model.w_e):
         w.assign(0.01 * rng.standard_normal(w.shape, dtype=np.float32))
-    b, s = args.batch_size, args.image_size
-    batch = {
-        "image": tf.constant(rng.integers(0, 256, (b, s, s, 3), dtype=np.uint8)),
-        "keyframes": tf.constant(rng.integers(0, 256, (b, 1, s, s, 3),
-                                              dtype=np.uint8)),
-        "video_feature": tf.constant(np.maximum(
-            rng.standard_normal((b, args.video_dim)), 0).astype(np.float32)),
-        "label": tf.constant(train_labels[:b].astype(np.int64)),
-        "index": tf.constant(rng.permutation(n)[:b].astype(np.int64)),
-    }
     return model, class_vectors, train_labels, batch
 
 
@@ -225,8 +190,8 @@ def time_vs_n(args) -> tuple[list[dict], dict]:
         fn = tf.function(model.train_step)
         concrete = fn.get_concrete_function(batch)
         check = inspect_graph(concrete, n) if n != n0 else None
-        finite(fn(batch)["J"])          # trace + first call
-        finite(fn(batch)["J"])          # warm-up
+        require_finite(fn(batch)["J"])          # trace + first call
+        require_finite(fn(batch)["J"])          # warm-up
         runs[n] = {"model": model, "fn": fn, "batch": batch, "check": check,
                    "times": []}
         if check:
@@ -244,7 +209,7 @@ def time_vs_n(args) -> tuple[list[dict], dict]:
         for n in order:
             run = runs[n]
             start = time.perf_counter()
-            finite(run["fn"](run["batch"])["J"])
+            require_finite(run["fn"](run["batch"])["J"])
             run["times"].append(time.perf_counter() - start)
         print(f"    round {r + 1}: " + ", ".join(
             f"n={n} {runs[n]['times'][-1]:.3f} s" for n in ns), flush=True)
@@ -283,6 +248,27 @@ def time_vs_n(args) -> tuple[list[dict], dict]:
 
 
 # --------------------------------------------------------------------------
+@contextlib.contextmanager
+def recorded_solve_seconds():
+    """A list that collects `SylvesterSolution.seconds` of every
+    ``sylvester.solve_autoencoder_w`` call made inside the block."""
+    from divafn_tf import sylvester
+
+    original = sylvester.solve_autoencoder_w
+    seconds = []
+
+    def recording(*args, **kwargs):
+        solution = original(*args, **kwargs)
+        seconds.append(solution.seconds)
+        return solution
+
+    sylvester.solve_autoencoder_w = recording
+    try:
+        yield seconds
+    finally:
+        sylvester.solve_autoencoder_w = original
+
+
 def child(args) -> None:
     """One n: memory during build / training / W solve, W solve times."""
     import numpy as np
@@ -301,21 +287,10 @@ def child(args) -> None:
     peak_build = proc_status_kib("VmHWM")
     reset_peak_rss()            # peak of the train_steps alone from here
     fn = tf.function(model.train_step)
-    times = []
-    for _ in range(args.train_steps):
-        start = time.perf_counter()
-        finite(fn(batch)["J"])
-        times.append(time.perf_counter() - start)
+    times = time_calls(lambda: require_finite(fn(batch)["J"]),
+                       args.train_steps)
     peak_train = proc_status_kib("VmHWM")
     rss_trained = proc_status_kib("VmRSS")
-
-    solves = []
-    original = sylvester.solve_autoencoder_w
-
-    def recording(s, x, beta, lam, method="min_norm"):
-        solution = original(s, x, beta, lam, method)
-        solves.append(solution.seconds)
-        return solution
 
     update = callbacks.AutoencoderWeightsUpdate(
         class_vectors, train_labels, model.objective_weights.beta,
@@ -323,28 +298,20 @@ def child(args) -> None:
     update.set_model(model)
     reset = reset_peak_rss()
     rss_before_solve = proc_status_kib("VmRSS")
-    sylvester.solve_autoencoder_w = recording
-    try:
+    with recorded_solve_seconds() as solves:
         start = time.perf_counter()
         result = update.solve()
         wall = time.perf_counter() - start
-    finally:
-        sylvester.solve_autoencoder_w = original
     peak_solve = proc_status_kib("VmHWM")
     # The same solves on one BLAS thread (the solver's own limit of None
     # leaves this outer limit in place): evidence for the thread rule.
     single, single_solves = None, []
     if n <= args.single_thread_max_n:
-        by_callback, solves = solves, single_solves
-        sylvester.solve_autoencoder_w = recording
-        try:
-            with threadpoolctl.threadpool_limits(1):
-                start = time.perf_counter()
-                update.solve()
-                single = time.perf_counter() - start
-        finally:
-            sylvester.solve_autoencoder_w = original
-        solves = by_callback
+        with recorded_solve_seconds() as single_solves, \
+                threadpoolctl.threadpool_limits(1):
+            start = time.perf_counter()
+            update.solve()
+            single = time.perf_counter() - start
     out = {
         "n": n, "bank_bytes": bank_bytes, "w_bytes": w_bytes,
         "rss_start_kib": rss_start, "rss_built_kib": rss_built,
@@ -515,7 +482,7 @@ def main(argv=None) -> None:
     text = "\n".join(notes)
     print()
     print(text)
-    if args.append:
+    if not args.no_append:
         append_results("bench_scale (train_step vs n, graph check)", step_rows,
                        text, path=args.results_path)
         if mem_rows:

@@ -92,7 +92,9 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from measure import loadavg, proc_status_kib, reset_peak_rss  # noqa: E402
+from measure import (benchmark_parser, loadavg,  # noqa: E402
+                     proc_status_kib, reset_peak_rss)
+from model_fixture import unit_class_vectors  # noqa: E402
 from results import append_results, markdown_table  # noqa: E402
 
 sys.path.insert(0, REPO)
@@ -116,8 +118,7 @@ def make_problem(dim: int, n: int, classes: int, k: int = K, seed: int = 0,
     """S (k×n) and X (dim×n, the F-ordered transpose of an [n, dim] bank)."""
     rng = np.random.default_rng([seed, dim, n, classes])
     labels = np.arange(n) % classes
-    class_vectors = rng.standard_normal((classes, k))
-    class_vectors /= np.linalg.norm(class_vectors, axis=1, keepdims=True)
+    class_vectors = unit_class_vectors(rng, classes, k)
     s = np.ascontiguousarray(class_vectors[labels].T)            # k × n
     centres = rng.standard_normal((classes, latent))
     z = centres[labels] + 0.7 * rng.standard_normal((n, latent))
@@ -223,9 +224,7 @@ def _load(path):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--sizes", nargs="+", type=parse_size,
                         default=list(DEFAULT_SIZES),
                         help="dim,n,classes triples (default: the 4 sizes "
@@ -247,11 +246,8 @@ def main(argv=None) -> int:
                              "solvers (sets OPENBLAS/OMP/MKL_NUM_THREADS in "
                              "the workers; 0 = all cores); small sizes run "
                              "on one thread by sylvester.blas_threads_for")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tracemalloc", action="store_true",
                         help="also report tracemalloc's peak (first solve)")
-    parser.add_argument("--no_append", action="store_true",
-                        help="do not append to benchmarks/RESULTS.md")
     # Internal: one solver/size in this process.
     parser.add_argument("--_worker", action="store_true",
                         help=argparse.SUPPRESS)
@@ -404,7 +400,8 @@ def main(argv=None) -> int:
          f"({os.cpu_count()} cores)."] + notes)
     print(notes_text)
     if not args.no_append:
-        append_results("bench_sylvester (W solve, eq. 21)", rows, notes_text)
+        append_results("bench_sylvester (W solve, eq. 21)", rows, notes_text,
+                       path=args.results_path)
     return 0
 
 

@@ -84,9 +84,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import gc
-import math
 import os
 import shutil
 import statistics
@@ -98,7 +96,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, REPO)
-from measure import CpuMeter, add_model_size_arguments, loadavg  # noqa: E402
+from measure import (CpuMeter, benchmark_parser, loadavg,  # noqa: E402
+                     require_finite, time_calls)
+from model_fixture import (add_model_size_arguments,  # noqa: E402
+                           build_model_and_batch)
 from results import append_results  # noqa: E402
 
 RATIO_TARGET = 0.85
@@ -106,9 +107,7 @@ PIPELINE_TARGET = 5.0
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--configs", default="112:4096,224:4096,224:13320",
                         help="comma-separated IMAGE_SIZE:N (bank columns)")
     add_model_size_arguments(parser, video_hidden=8192, cnn_width=1.0,
@@ -131,24 +130,10 @@ def parse_args(argv=None):
     parser.add_argument("--data_dir", default="",
                         help="TFDS data dir for divafn/synthetic (default: "
                         "a temporary directory, removed afterwards)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--append", action=argparse.BooleanOptionalAction,
-                        default=True, help="append to benchmarks/RESULTS.md")
-    parser.add_argument("--results_path", default=None,
-                        help="append here instead of benchmarks/RESULTS.md")
     args = parser.parse_args(argv)
     args.configs = [tuple(int(v) for v in c.split(":"))
                     for c in args.configs.split(",") if c]
     return args
-
-
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 # --------------------------------------------------------------------------
@@ -156,36 +141,11 @@ def median_time(fn, repeats: int) -> float:
 # --------------------------------------------------------------------------
 def build(args, image_size: int, n: int):
     """The model as the trainer builds it, banks/W filled, and one batch."""
-    import keras
     import numpy as np
-    import tensorflow as tf
-    from divafn_tf import train
-    from divafn_tf.config import RunConfig
 
-    keras.utils.set_random_seed(args.seed)
-    config = dataclasses.replace(
-        RunConfig(), image_size=image_size, d=args.d, cnn_width=args.cnn_width,
-        fc_units=args.fc_units, video_hidden=args.video_hidden,
-        learning_rate=args.learning_rate, batch_size=args.batch_size)
     rng = np.random.default_rng(args.seed)
-    class_vectors = rng.standard_normal((args.classes, args.k))
-    class_vectors /= np.linalg.norm(class_vectors, axis=1, keepdims=True)
-    train_labels = np.arange(n) % args.classes
-    model = train.build_model(config, class_vectors, train_labels,
-                              args.video_dim)
-    model.compile(optimizer=train.make_optimizer(config))
-    b = args.batch_size
-    batch = {
-        "image": tf.constant(rng.integers(0, 256, (b, image_size, image_size, 3),
-                                          dtype=np.uint8)),
-        "keyframes": tf.constant(rng.integers(
-            0, 256, (b, 1, image_size, image_size, 3), dtype=np.uint8)),
-        "video_feature": tf.constant(
-            np.maximum(rng.standard_normal((b, args.video_dim)), 0)
-            .astype(np.float32)),
-        "label": tf.constant(train_labels[:b].astype(np.int64)),
-        "index": tf.constant(rng.permutation(n)[:b].astype(np.int64)),
-    }
+    model, config, _, _, batch = build_model_and_batch(args, image_size, n,
+                                                       rng)
     # Banks at the scale of the networks' initial outputs; W small.
     out = model(batch, training=False)
     scale = float(np.std(out["g"].numpy())) or 0.01
@@ -244,17 +204,10 @@ def time_steps(args, model, model16, config, batch) -> dict:
     divafn = tf.function(model.train_step)
     divafn16 = tf.function(model16.train_step)
     backbones = backbone_step_fn(model, config)
-    def finite(value):
-        value = float(value)
-        if not math.isfinite(value):
-            raise FloatingPointError(
-                "non-finite loss: the timings would be of Inf/NaN arithmetic "
-                "(use a smaller --learning_rate)")
-        return value
     runners = {
-        "divafn": lambda: finite(divafn(batch)["J"]),
-        "divafn_bf16": lambda: finite(divafn16(batch)["J"]),
-        "backbones": lambda: finite(backbones(batch)),
+        "divafn": lambda: require_finite(divafn(batch)["J"]),
+        "divafn_bf16": lambda: require_finite(divafn16(batch)["J"]),
+        "backbones": lambda: require_finite(backbones(batch)),
     }
     trace = {}
     for name, run in runners.items():
@@ -304,27 +257,22 @@ def time_pieces(args, model, model16, batch) -> dict:
     for bank16, bank in zip(banks16, (model.bank_f, model.bank_h, model.bank_g)):
         bank16.assign(tf.cast(bank, bank16.dtype))
 
-    @tf.function
-    def fp32(f, h, g):
-        with tf.GradientTape() as tape:
-            tape.watch([f, h, g])
-            banks = tuple(tf.convert_to_tensor(x) for x in
-                          (model.bank_f, model.bank_h, model.bank_g))
-            per_row, _ = objective.batch_objective(
-                f, h, g, labels, semantics, banks, bank_labels, w, weights)
-            loss = tf.reduce_sum(per_row) / b
-        return tape.gradient(loss, [f, h, g])
+    def objective_gradient(banks):
+        """Forward + gradient w.r.t. f, h, g of the objective on ``banks``."""
+        @tf.function
+        def gradient(f, h, g):
+            with tf.GradientTape() as tape:
+                tape.watch([f, h, g])
+                per_row, _ = objective.batch_objective(
+                    f, h, g, labels, semantics,
+                    tuple(tf.convert_to_tensor(x) for x in banks),
+                    bank_labels, w, weights)
+                loss = tf.reduce_sum(per_row) / b
+            return tape.gradient(loss, [f, h, g])
+        return gradient
 
-    @tf.function
-    def bf16(f, h, g):
-        with tf.GradientTape() as tape:
-            tape.watch([f, h, g])
-            per_row, _ = objective.batch_objective(
-                f, h, g, labels, semantics,
-                tuple(tf.convert_to_tensor(x) for x in banks16), bank_labels,
-                w, weights)
-            loss = tf.reduce_sum(per_row) / b
-        return tape.gradient(loss, [f, h, g])
+    fp32 = objective_gradient((model.bank_f, model.bank_h, model.bank_g))
+    bf16 = objective_gradient(banks16)
 
     index = tf.cast(batch["index"], tf.int32)
 
@@ -343,9 +291,9 @@ def time_pieces(args, model, model16, batch) -> dict:
     out = {}
     for name, fn in (("objective_fp32_s", fp32), ("objective_bf16_s", bf16),
                      ("bank_write_s", write)):
-        out[name] = median_time(
+        out[name] = statistics.median(time_calls(
             lambda fn=fn: [t.numpy() for t in tf.nest.flatten(fn(*fhg))],
-            args.piece_repeats)
+            args.piece_repeats))
     out["bf16_grad_rel_err"] = rel_err
     return out
 
@@ -674,7 +622,7 @@ def main(argv=None) -> None:
     text = "\n".join(notes)
     print()
     print(text)
-    if args.append:
+    if not args.no_append:
         append_results("bench_train (training step)", step_rows, text,
                        path=args.results_path)
         if pipe_rows:

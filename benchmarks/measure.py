@@ -1,13 +1,14 @@
-"""Pieces shared by the benchmarks: machine-state readings and model sizes.
+"""Pieces shared by the benchmarks: machine-state readings, timing, arguments.
 
 CPU used by other processes, load average, the process's RSS figures and
 resetting its peak RSS (Linux /proc), so each benchmark can say how quiet the
-machine was and how much memory one measured piece needed; and the
-command-line arguments that size the model.
+machine was and how much memory one measured piece needed; the timing loop,
+the finiteness check of timed losses, and the arguments every benchmark has.
 """
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import resource
 import time
@@ -76,19 +77,40 @@ def reset_peak_rss() -> bool:
         return False
 
 
-def add_model_size_arguments(parser: argparse.ArgumentParser, *,
-                             video_hidden: int, cnn_width: float,
-                             fc_units: int) -> None:
-    """--batch_size, --d, --k, --classes, --video_dim and the network sizes
-    (defaults: the paper's d = 4096, k = 300, B→U's 101 classes, C3D 4096),
-    and --learning_rate (0: the same SGD ops without divergence)."""
-    parser.add_argument("--batch_size", type=int, default=64)
-    parser.add_argument("--d", type=int, default=4096)
-    parser.add_argument("--k", type=int, default=300)
-    parser.add_argument("--classes", type=int, default=101)
-    parser.add_argument("--video_dim", type=int, default=4096)
-    parser.add_argument("--video_hidden", type=int, default=video_hidden)
-    parser.add_argument("--cnn_width", type=float, default=cnn_width)
-    parser.add_argument("--fc_units", type=int, default=fc_units)
-    parser.add_argument("--learning_rate", type=float, default=0.0,
-                        help="SGD learning rate (0: same ops, no divergence)")
+def benchmark_parser(doc: str) -> argparse.ArgumentParser:
+    """An argument parser described by the first paragraph of ``doc``, with
+    the arguments every benchmark has: --seed, --no_append, --results_path."""
+    parser = argparse.ArgumentParser(
+        description=doc.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the random problem data")
+    parser.add_argument("--no_append", action="store_true",
+                        help="do not append to benchmarks/RESULTS.md")
+    parser.add_argument("--results_path", default=None,
+                        help="append here instead of benchmarks/RESULTS.md")
+    return parser
+
+
+def time_calls(fn, repeats: int, warmup: int = 0) -> list[float]:
+    """Wall-clock seconds of ``repeats`` calls of ``fn`` after ``warmup``
+    untimed ones."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def require_finite(value) -> float:
+    """``value`` as a float; an error if it is Inf/NaN (timings of Inf/NaN
+    arithmetic would not be the real ones)."""
+    value = float(value)
+    if not math.isfinite(value):
+        raise FloatingPointError(
+            "non-finite loss: the timings would be of Inf/NaN arithmetic "
+            "(use a smaller --learning_rate)")
+    return value
