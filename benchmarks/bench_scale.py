@@ -56,7 +56,7 @@ The load average is printed before and after; the machine may be shared.
 
 Usage::
 
-    python benchmarks/bench_scale.py                  # ≈ 8-12 min on 2 cores
+    python benchmarks/bench_scale.py                  # ≈ 3 min on 2 cores
     python benchmarks/bench_scale.py --ns 1000,4000 --rounds 4 --no_append
 """
 from __future__ import annotations

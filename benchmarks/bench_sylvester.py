@@ -69,11 +69,10 @@ Usage::
     python benchmarks/bench_sylvester.py --sizes 1024,500,10 4096,500,10
     python benchmarks/bench_sylvester.py --repeats 5 --no_append
 
-The default run takes roughly 20-25 minutes on a 2-core machine with one
-BLAS thread, most of it in the dim-8192 case (scipy alone ≈ 8-10 minutes,
-which is the stated exception to the ~15-minute budget; pass e.g.
-``--scipy_limit_minutes 5`` to report it extrapolated from the dim-4096
-measurement instead of running it, or ``--sizes`` without it).
+The default run took 7.5 minutes on a 2-core AMD EPYC, most of it in the
+dim-8192 case (scipy alone 4.5 minutes); pass e.g.
+``--scipy_limit_minutes 2`` to report it extrapolated from the dim-4096
+measurement instead of running it, or ``--sizes`` without it.
 """
 from __future__ import annotations
 

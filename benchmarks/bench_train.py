@@ -78,7 +78,7 @@ robust figures).
 
 Usage::
 
-    python benchmarks/bench_train.py                       # ≈ 8-12 min on 2 cores
+    python benchmarks/bench_train.py                       # ≈ 5 min on 2 cores
     python benchmarks/bench_train.py --configs 112:4096 --rounds 3 --no_append
 """
 from __future__ import annotations
