@@ -255,6 +255,15 @@ class Divafn(tfds.core.GeneratorBasedBuilder):
                                       seed=0),
             image_size=(64, 64), video_feature_dim=512),
         _synthetic_config(
+            "synthetic_val", "Tuning: the demo's dataset drawn with generator "
+            "seed 1 (other images, videos, projection and word vectors, the "
+            "same classes and sizes). Settings are chosen on it, never on the "
+            "demo's test videos.",
+            synthetic.SyntheticParams(num_classes=10, images_per_class=50,
+                                      videos_per_class=50, frames_per_video=16,
+                                      seed=1),
+            image_size=(64, 64), video_feature_dim=512),
+        _synthetic_config(
             "synthetic_tiny", "Tests: 4 classes x 12 images x 12 videos of 8 "
             "frames at 32x32, 64-d video features, 2 keyframes.",
             synthetic.SyntheticParams(num_classes=4, images_per_class=12,
