@@ -1,6 +1,11 @@
 """Tests for eq. (25) and the linear SVM (divafn_tf/classifier.py)."""
+import warnings
+
 import numpy as np
 import pytest
+import sklearn.pipeline
+import sklearn.preprocessing
+import sklearn.svm
 import tensorflow as tf
 
 from divafn_tf import classifier
@@ -78,14 +83,95 @@ def test_train_and_accuracy():
     features, labels = _blobs(rng, 120, 8, [0, 1, 2, 3])
     model = classifier.train_linear_svm(features, labels, c=1.0, seed=0)
     again = classifier.train_linear_svm(features, labels, c=1.0, seed=0)
-    np.testing.assert_array_equal(model.named_steps["svm"].coef_,
-                                  again.named_steps["svm"].coef_)
+    for svm, svm_again in zip(classifier.linear_svms(model),
+                              classifier.linear_svms(again), strict=True):
+        np.testing.assert_array_equal(svm.coef_, svm_again.coef_)
     accuracy = classifier.svm_accuracy(model, features, labels)
     assert isinstance(accuracy, float) and accuracy > 0.9
     with pytest.raises(ValueError, match="at least 2 classes"):
         classifier.train_linear_svm(features, np.zeros(120, dtype=int))
     with pytest.raises(ValueError, match="labels must have shape"):
         classifier.train_linear_svm(features, labels[:10])
+
+
+def _low_rank_problem(rng, n, num_classes, rank, num_features, noise):
+    """Class-structured features of low rank plus noise, like the demo's
+    (a random projection of a low-dimensional descriptor, or eq. 25 of
+    such h, g): correlated columns, classes that overlap."""
+    labels = np.arange(n) % num_classes
+    centres = rng.normal(size=(num_classes, rank))
+    latent = centres[labels] + rng.normal(scale=0.8, size=(n, rank))
+    projection = rng.normal(size=(rank, num_features))
+    features = latent @ projection + rng.normal(scale=noise,
+                                                size=(n, num_features))
+    return features.astype(np.float32), labels
+
+
+def _old_svm(features, labels, c=1.0, seed=0):
+    """The solver before issue 13: LinearSVC's defaults (dual="auto", i.e.
+    the primal when samples outnumber features), tol 1e-4."""
+    return sklearn.pipeline.Pipeline([
+        ("scaler", sklearn.preprocessing.StandardScaler()),
+        ("svm", sklearn.svm.LinearSVC(C=c, random_state=seed,
+                                      max_iter=10_000)),
+    ]).fit(features, labels)
+
+
+@pytest.mark.parametrize("n, num_features", [
+    (1200, 40),   # samples outnumber features: the old solver was primal
+    (150, 300),   # demo-like (150 training videos, wide features): dual
+])
+def test_same_predictions_as_the_old_solver(n, num_features):
+    """Both solvers minimise the same strictly convex objective; they stop
+    at different tolerances, which moves decision values by ~1e-3. So a
+    test video may change class only if the old solver's two best decision
+    values are within 0.02 of each other, and the accuracy may change by at
+    most that many videos (here none or one in 600)."""
+    rng = np.random.default_rng(5)
+    features, labels = _low_rank_problem(rng, n + 600, 8, 12, num_features,
+                                         noise=1.0)
+    train, test = slice(0, n), slice(n, None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        old = _old_svm(features[train], labels[train])
+    new = classifier.train_linear_svm(features[train], labels[train])
+    old_decision = old.decision_function(features[test])
+    top2 = np.sort(old_decision, axis=1)[:, -2:]
+    near_tie = top2[:, 1] - top2[:, 0] < 0.02
+    changed = new.predict(features[test]) != old.predict(features[test])
+    assert not np.any(changed & ~near_tie)
+    old_accuracy = classifier.svm_accuracy(old, features[test], labels[test])
+    new_accuracy = classifier.svm_accuracy(new, features[test], labels[test])
+    assert abs(new_accuracy - old_accuracy) <= near_tie.sum() / 600
+    assert 0.3 < old_accuracy < 0.95          # a problem with overlap
+
+
+def test_demo_like_problem_converges(monkeypatch):
+    rng = np.random.default_rng(6)
+    features, labels = _low_rank_problem(rng, 150, 10, 12, 900, noise=0.1)
+    logged = []
+    monkeypatch.setattr(classifier.logging, "warning",
+                        lambda *args: logged.append(args))
+    model = classifier.train_linear_svm(features, labels)
+    assert all(svm.n_iter_ < classifier.SVM_MAX_ITER
+               for svm in classifier.linear_svms(model))
+    assert not logged
+
+
+def test_non_convergence_is_logged_once(monkeypatch):
+    rng = np.random.default_rng(7)
+    features, labels = _low_rank_problem(rng, 200, 4, 6, 30, noise=1.0)
+    logged = []
+    monkeypatch.setattr(classifier.logging, "warning",
+                        lambda *args: logged.append(args))
+    monkeypatch.setattr(classifier, "SVM_MAX_ITER", 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")       # no ConvergenceWarning escapes
+        classifier.train_linear_svm(features, labels)
+    assert len(logged) == 1
+    message = logged[0][0] % logged[0][1:]
+    assert message.startswith("linear SVM: 4 of 4 binary problem(s) stopped "
+                              "at max_iter=1")
 
 
 @pytest.mark.parametrize("labels_from,num_classes", [
