@@ -4,7 +4,7 @@ DIVAFN feeds one or more keyframes of each video to its keyframe network; the
 paper extracts them "by histogram difference based method [20]" (DESIGN.md
 §2). The variant implemented here:
 
-* every frame is decoded with OpenCV and converted to HSV;
+* the frames are decoded with OpenCV one at a time and converted to HSV;
 * its colour histogram is the joint HSV histogram with 16 hue x 4 saturation
   x 4 value bins (256 bins, OpenCV ranges H in [0, 180), S and V in
   [0, 256)), normalised to sum to 1;
@@ -22,8 +22,20 @@ Deterministic rules:
   video gives frame 0 for K = 1);
 * a video with fewer than K frames uses all its frames, each repeated to give
   K frames: output ``i`` is frame ``floor(i * N / K)``.
+
+Memory: one pass over the video keeps the previous frame's histogram and the
+K best frames so far (a heap), never the whole video, so the memory held is
+K + 2 frames whatever the video's length.
+
+Decoding errors: a missing path, a file OpenCV cannot open, a file without a
+decodable frame and a truncated file (fewer frames decoded than its
+container declares) each raise `KeyframeError` with their own message.
 """
 from __future__ import annotations
+
+import heapq
+import os
+from collections.abc import Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -31,42 +43,87 @@ import numpy as np
 from divafn_tf.errors import UserInputError
 
 HUE_BINS, SATURATION_BINS, VALUE_BINS = 16, 4, 4
+# The video files read by `divafn_tf.predict --video_dir` and the dataset
+# builders (lower case; compare with ``ext.lower()``).
+VIDEO_EXTENSIONS = (".avi", ".mp4", ".mpg", ".mpeg", ".mkv", ".webm", ".mov")
 
 
 class KeyframeError(UserInputError):
     """A video that cannot be opened or decoded, or has no frame."""
 
 
-def read_frames(video_path: str) -> np.ndarray:
-    """Decodes every frame of a video.
+def _open_video(path: str) -> cv2.VideoCapture:
+    """An opened capture of ``path``; a `KeyframeError` if there is none."""
+    if not os.path.exists(path):
+        raise KeyframeError(f"no such video file {path!r}")
+    if os.path.isdir(path):
+        raise KeyframeError(f"video path {path!r} is a directory, not a file")
+    capture = cv2.VideoCapture(path)
+    if not capture.isOpened():
+        capture.release()
+        raise KeyframeError(
+            f"cannot open video file {path!r}: not a video OpenCV's FFmpeg "
+            f"can decode (corrupt, truncated or an unknown codec)")
+    return capture
+
+
+def _truncation_slack(declared: int) -> int:
+    """Frames a complete video may decode short of its container's count:
+    some containers (Matroska, WebM) only estimate it from the duration."""
+    return max(2, declared // 100)
+
+
+def _check_complete(path: str, decoded: int, declared: int) -> None:
+    """Raises `KeyframeError` for a video with no frame or cut short."""
+    if decoded == 0:
+        raise KeyframeError(f"no decodable frame in video file {path!r} "
+                            f"(corrupt, truncated or empty)")
+    if declared > 0 and decoded + _truncation_slack(declared) < declared:
+        raise KeyframeError(
+            f"video file {path!r} is truncated: its container declares "
+            f"{declared} frames but decoding stopped after {decoded}")
+
+
+def iter_frames(video_path: str | os.PathLike) -> Iterator[np.ndarray]:
+    """Decodes a video one frame at a time.
 
     Args:
       video_path: path of a video file OpenCV can read.
+
+    Yields:
+      uint8 RGB frames [H, W, 3], in order.
+
+    Raises:
+      KeyframeError: the path does not exist, the file cannot be opened,
+        yields no frame, or is truncated (raised after its last frame).
+    """
+    path = os.fspath(video_path)
+    capture = _open_video(path)
+    decoded = 0
+    try:
+        declared = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            decoded += 1
+            yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+    finally:
+        capture.release()
+    _check_complete(path, decoded, declared)
+
+
+def read_frames(video_path: str | os.PathLike) -> np.ndarray:
+    """Decodes every frame of a video into one array (short clips only:
+    `extract_keyframes` does not need it).
 
     Returns:
       uint8 RGB frames, shape [N, H, W, 3], N >= 1.
 
     Raises:
-      KeyframeError: the file cannot be opened or yields no frame.
+      KeyframeError: as `iter_frames`.
     """
-    capture = cv2.VideoCapture(str(video_path))
-    try:
-        if not capture.isOpened():
-            raise KeyframeError(
-                f"cannot open video file {video_path!r}: not a video OpenCV's "
-                f"FFmpeg can decode (corrupt, truncated or an unknown codec)")
-        frames = []
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-    finally:
-        capture.release()
-    if not frames:
-        raise KeyframeError(f"no decodable frame in video file {video_path!r} "
-                            f"(corrupt, truncated or empty)")
-    return np.stack(frames)
+    return np.stack(list(iter_frames(video_path)))
 
 
 def colour_histogram(frame: np.ndarray) -> np.ndarray:
@@ -78,30 +135,61 @@ def colour_histogram(frame: np.ndarray) -> np.ndarray:
     return hist / hist.sum()
 
 
-def select_keyframes(frames: np.ndarray, num_keyframes: int) -> np.ndarray:
-    """Indices of the keyframes of a decoded video (see the module rules).
+def _best_changes(frames: Iterable[np.ndarray], num_keyframes: int
+                  ) -> list[tuple[int, np.ndarray]]:
+    """One pass: the K frames right after the largest changes (module rules).
+
+    Returns:
+      (index, frame) pairs in temporal order, min(K, number of frames) of them.
+    """
+    # Min-heap of (score, -index, frame): its root is the worst kept frame,
+    # the lowest score and, among equal scores, the latest frame.
+    heap: list[tuple[float, int, np.ndarray]] = []
+    previous = None
+    for index, frame in enumerate(frames):
+        hist = colour_histogram(frame)
+        # Frame 0 scores 0 (nothing before it).
+        score = 0.0 if previous is None else float(
+            np.abs(hist - previous).sum())
+        previous = hist
+        item = (score, -index, frame)
+        if len(heap) < num_keyframes:
+            heapq.heappush(heap, item)
+        else:
+            heapq.heappushpop(heap, item)  # keeps item only if it beats the root
+        del frame, item  # a frame not kept is freed before the next decodes
+    return sorted((-neg_index, frame) for _, neg_index, frame in heap)
+
+
+def _check_num_keyframes(num_keyframes: int) -> None:
+    if num_keyframes < 1:
+        raise ValueError(f"num_keyframes must be >= 1, got {num_keyframes}")
+
+
+def _repeat_to(count: int, num_keyframes: int) -> np.ndarray:
+    """Positions 0..count-1 repeated to K: output i is floor(i * count / K)."""
+    return (np.arange(num_keyframes) * count) // num_keyframes
+
+
+def select_keyframes(frames: Iterable[np.ndarray],
+                     num_keyframes: int) -> np.ndarray:
+    """Indices of the keyframes of decoded frames (see the module rules).
 
     Args:
-      frames: uint8 RGB frames [N, H, W, 3], N >= 1.
+      frames: uint8 RGB frames [H, W, 3] (an array [N, H, W, 3] or any
+        iterable of frames), N >= 1.
       num_keyframes: K >= 1.
 
     Returns:
       int array [K] of frame indices, non-decreasing.
     """
-    if num_keyframes < 1:
-        raise ValueError(f"num_keyframes must be >= 1, got {num_keyframes}")
-    hists = np.stack([colour_histogram(f) for f in frames])
-    changes = np.abs(np.diff(hists, axis=0)).sum(axis=1)
-    # Frame 0 scores 0; a stable sort on the negated score keeps the earlier
-    # frame first among equal scores.
-    score = np.concatenate([[0.0], changes])
-    ranked = np.argsort(-score, kind="stable")
-    chosen = np.sort(ranked[:num_keyframes])
-    repeat = (np.arange(num_keyframes) * len(chosen)) // num_keyframes
-    return chosen[repeat]
+    _check_num_keyframes(num_keyframes)
+    kept = _best_changes(frames, num_keyframes)
+    chosen = np.array([index for index, _ in kept], dtype=np.int64)
+    return chosen[_repeat_to(len(chosen), num_keyframes)]
 
 
-def extract_keyframes(video_path: str, num_keyframes: int,
+def extract_keyframes(video_path: str | os.PathLike, num_keyframes: int,
                       size: tuple[int, int] | None = None) -> np.ndarray:
     """Keyframes of a video by the histogram difference method.
 
@@ -111,7 +199,7 @@ def extract_keyframes(video_path: str, num_keyframes: int,
 
     Args:
       video_path: path of a video file OpenCV can read.
-      num_keyframes: K, the number of keyframes to return.
+      num_keyframes: K >= 1, the number of keyframes to return.
       size: (height, width) to resize the keyframes to (area interpolation
         when shrinking, bilinear when enlarging); None keeps the frame size.
 
@@ -119,10 +207,13 @@ def extract_keyframes(video_path: str, num_keyframes: int,
       uint8 RGB keyframes [K, H, W, 3] in temporal order.
 
     Raises:
-      KeyframeError: the file cannot be opened or decoded, or has no frame.
+      KeyframeError: the path does not exist, or the file cannot be opened,
+        has no decodable frame or is truncated.
     """
-    frames = read_frames(video_path)
-    keyframes = frames[select_keyframes(frames, num_keyframes)]
+    _check_num_keyframes(num_keyframes)
+    kept = _best_changes(iter_frames(video_path), num_keyframes)
+    keyframes = np.stack([frame for _, frame in kept])
+    keyframes = keyframes[_repeat_to(len(kept), num_keyframes)]
     if size is None or tuple(size) == keyframes.shape[1:3]:
         return keyframes
     height, width = size
