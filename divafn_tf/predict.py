@@ -5,8 +5,9 @@ One video::
     python -m divafn_tf.predict --saved_model=run/export \\
         --video=clip.avi --video_feature=clip.npy
 
-A folder (every ``<id>.<ext>`` video, ext avi/mp4/mkv/mov, case-insensitive,
-is paired with ``<feature_dir>/<id>.npy``)::
+A folder (every ``<id>.<ext>`` video, ext one of
+`keyframes.VIDEO_EXTENSIONS` -- avi/mp4/mpg/mpeg/mkv/webm/mov, the builders'
+list -- case-insensitive, is paired with ``<feature_dir>/<id>.npy``)::
 
     python -m divafn_tf.predict --saved_model=run/export \\
         --video_dir=videos/ --feature_dir=features/ --output=predictions.csv
@@ -50,9 +51,8 @@ from absl import app, flags
 
 from divafn_tf.errors import UserInputError, exit_on_user_error
 from divafn_tf.export import CLASS_NAMES_SIGNATURE, SIGNATURE
-from divafn_tf.keyframes import extract_keyframes
+from divafn_tf.keyframes import VIDEO_EXTENSIONS, extract_keyframes
 
-VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".mov")
 MAX_LISTED_MISSING = 5
 
 def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
@@ -75,7 +75,7 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
         "SavedModel's feature length dv.", **fv)
     flags.DEFINE_string(
         "video_dir", None,
-        "Folder of videos <id>.avi/.mp4/.mkv/.mov to recognise "
+        f"Folder of videos <id>{'/'.join(VIDEO_EXTENSIONS)} to recognise "
         "(needs --feature_dir).", **fv)
     flags.DEFINE_string(
         "feature_dir", None,
@@ -295,7 +295,8 @@ def predict_videos(saved_model_dir: str, videos: Sequence[tuple[str, str]],
 
     Raises:
       PredictError: bad arguments, SavedModel or feature file.
-      KeyframeError: a video cannot be opened or decoded.
+      KeyframeError: a video is missing, cannot be opened or decoded, or is
+        truncated.
     """
     if num_keyframes < 1 or batch_size < 1 or top_k < 1:
         raise PredictError(f"num_keyframes ({num_keyframes}), batch_size "

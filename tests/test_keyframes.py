@@ -4,6 +4,8 @@ The first tests use MJPG AVIs; the "real codec" tests below use inter-frame
 lossy codecs: MPEG-4 Part 2 in an xvid AVI (written by OpenCV) and H.264 in an
 MP4 (written by PyAV's libx264, since OpenCV's wheels cannot encode H.264).
 """
+import tracemalloc
+
 import av
 import cv2
 import numpy as np
@@ -105,8 +107,92 @@ def test_undecodable_file_names_the_file(tmp_path, content):
 
 
 def test_missing_file_names_the_file(tmp_path):
-    with pytest.raises(keyframes.KeyframeError, match="absent.avi"):
-        keyframes.extract_keyframes(str(tmp_path / "absent.avi"), 1)
+    path = str(tmp_path / "absent.avi")
+    with pytest.raises(keyframes.KeyframeError) as error:
+        keyframes.extract_keyframes(path, 1)
+    assert str(error.value) == f"no such video file {path!r}"
+
+
+def test_directory_is_not_a_video(tmp_path):
+    with pytest.raises(keyframes.KeyframeError, match="is a directory"):
+        keyframes.extract_keyframes(tmp_path, 1)
+
+
+def _random_blocks(rng, num_frames, size=(48, 64)):
+    """Frames of random 8x8 colour blocks, a new picture every frame."""
+    height, width = size
+    blocks = rng.integers(0, 256, (num_frames, height // 8, width // 8, 3),
+                          dtype=np.uint8)
+    return np.repeat(np.repeat(blocks, 8, axis=1), 8, axis=2)
+
+
+def test_truncated_avi(tmp_path):
+    path = _write_avi(tmp_path / "cut.avi",
+                      _random_blocks(np.random.default_rng(0), 40))
+    assert len(keyframes.read_frames(path)) == 40
+    data = open(path, "rb").read()
+    with open(path, "wb") as f:
+        f.write(data[:len(data) // 2])
+    with pytest.raises(keyframes.KeyframeError) as error:
+        keyframes.extract_keyframes(path, 1)
+    message = str(error.value)
+    assert message.startswith(f"video file {path!r} is truncated: its "
+                              f"container declares 40 frames but decoding "
+                              f"stopped after ")
+    with pytest.raises(keyframes.KeyframeError, match="truncated"):
+        keyframes.read_frames(path)
+
+
+def _select_keyframes_before_issue_13(frames, num_keyframes):
+    """The previous implementation (all histograms at once, argsort)."""
+    hists = np.stack([keyframes.colour_histogram(f) for f in frames])
+    changes = np.abs(np.diff(hists, axis=0)).sum(axis=1)
+    score = np.concatenate([[0.0], changes])
+    chosen = np.sort(np.argsort(-score, kind="stable")[:num_keyframes])
+    return chosen[(np.arange(num_keyframes) * len(chosen)) // num_keyframes]
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 12])
+def test_same_keyframes_as_before(graded_video, tmp_path, k):
+    rng = np.random.default_rng(1)
+    red, blue = _frame([RED] * 4), _frame([BLUE] * 4)
+    videos = [graded_video,
+              _write_avi(tmp_path / "ties.avi", [red, red, blue, blue, red]),
+              _write_avi(tmp_path / "static.avi", [blue] * 6),
+              _write_avi(tmp_path / "blocks.avi", _random_blocks(rng, 30)),
+              _write_xvid_avi(tmp_path / "scenes.avi", SCENE_FRAMES),
+              _write_h264_mp4(tmp_path / "scenes.mp4", SCENE_FRAMES)]
+    for path in videos:
+        frames = keyframes.read_frames(path)
+        expected = _select_keyframes_before_issue_13(frames, k)
+        np.testing.assert_array_equal(keyframes.select_keyframes(frames, k),
+                                      expected)
+        np.testing.assert_array_equal(keyframes.extract_keyframes(path, k),
+                                      frames[expected])
+
+
+def _traced_peak_bytes(fn) -> int:
+    """Peak bytes allocated by Python and numpy (tracemalloc) during fn()."""
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_memory_does_not_grow_with_the_video_length(tmp_path):
+    rng = np.random.default_rng(2)
+    short = _write_avi(tmp_path / "short.avi", _random_blocks(rng, 200))
+    long = _write_avi(tmp_path / "long.avi", _random_blocks(rng, 2000))
+    frame_bytes = 48 * 64 * 3
+    peaks = {name: _traced_peak_bytes(
+        lambda path=path: keyframes.extract_keyframes(path, 3))
+             for name, path in (("short", short), ("long", long))}
+    # 3 keyframes, the frame being decoded and its BGR original: a few frames,
+    # the same for 200 and 2,000 frames (all of them would be 2000 x 9 KiB).
+    assert peaks["long"] < peaks["short"] + 10 * frame_bytes
+    assert peaks["long"] < 20 * frame_bytes
 
 
 def test_keyframe_error_is_a_value_error():
