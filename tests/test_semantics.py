@@ -328,10 +328,14 @@ def test_attributes_bare_rows_in_class_order(tmp_path, sep):
      "line 2: expected at least one value"),
     ("YoYo,0,1,0,0\n1,0,1,1,0\n", "line 2: expected a class name"),
     ("# only a comment\n\n", "no data line"),
+    ("YoYo 0 1 0 0\nApplyEyeMakeup 1 0,5 1 1\nPlayingDaf 3 0 0 4\n",
+     "line 2: expected a number, got '0,5'"),
+    ("3 4\nyoyo 0 1 0 0\n", "line 1: a word2vec '<count> <dim>' line .*"
+     "word-vector file"),
 ])
 def test_attributes_text_errors(tmp_path, text, pattern):
     path = _write(tmp_path / "attrs.csv", text)
-    with pytest.raises(ValueError, match=r"attrs\.csv: .*" + pattern):
+    with pytest.raises(semantics.SemanticsError, match=r"attrs\.csv: .*" + pattern):
         semantics.load_attribute_vectors(path, CLASSES)
 
 
@@ -355,6 +359,8 @@ def test_class_vector_file(tmp_path):
     ('{"YoYo": [0,1,0,0], "ApplyEyeMakeup": [1,0,1,1]}',
      "1 missing: 'PlayingDaf'"),
     ('{"YoYo": [0,1,0,0], "yoyo": [0,1,0,0]}', "'YoYo' and 'yoyo'"),
+    ('{"Yo Yo": [0,1,0,0], "yo_yo": [0,1,0,0]}',
+     "'Yo Yo' and 'yo_yo' both name class 'YoYo'"),
     ('{"YoYo": [0,1,NaN,0], "ApplyEyeMakeup": [1,0,1,1], '
      '"PlayingDaf": [3,0,0,4]}', "class 'YoYo'.*NaN or Inf"),
     ('{"YoYo": [0,0,0,0], "ApplyEyeMakeup": [1,0,1,1], '
@@ -362,7 +368,7 @@ def test_class_vector_file(tmp_path):
 ])
 def test_class_vector_file_errors(tmp_path, text, pattern):
     path = _write(tmp_path / "cv.json", text)
-    with pytest.raises(ValueError, match=r"cv\.json: .*" + pattern):
+    with pytest.raises(semantics.SemanticsError, match=r"cv\.json: .*" + pattern):
         semantics.load_class_vector_file(path, CLASSES)
 
 
@@ -370,3 +376,140 @@ def test_duplicate_class_names_are_rejected(tmp_path):
     path = _write(tmp_path / "a.txt", "1\n2\n")
     with pytest.raises(ValueError, match="same ignoring case"):
         semantics.load_attribute_vectors(path, ["YoYo", "yoyo"])
+
+
+def test_loader_files_that_cannot_be_read(tmp_path):
+    missing = tmp_path / "missing.json"
+    for load in (semantics.load_class_vector_file,
+                 semantics.load_attribute_vectors):
+        with pytest.raises(semantics.SemanticsError,
+                           match=r"missing\.json: cannot read it"):
+            load(missing, CLASSES)
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes(b"caf\xe9 1 2\n")
+    with pytest.raises(semantics.SemanticsError,
+                       match=r"latin1\.txt: expected a UTF-8 text file"):
+        semantics.load_attribute_vectors(latin1, CLASSES)
+
+
+# --------------------------------------------------------------------------
+# Class-name matching, the same everywhere.
+
+
+def test_class_key_ignores_case_spaces_underscores_and_hyphens():
+    keys = {semantics.class_key(n) for n in (
+        "ApplyEyeMakeup", "Apply Eye Makeup", "apply_eye_makeup",
+        "apply-eye-makeup", " APPLY eye_Make-up ")}
+    assert keys == {"applyeyemakeup"}
+    assert semantics.class_key("PlayingDaf") != semantics.class_key("PlayingDhol")
+
+
+def test_match_names_and_ambiguity():
+    matched, extra = semantics.match_names(
+        ["Yo Yo", "playing_daf", "Other"], CLASSES, "f.json")
+    assert matched == {1: "Yo Yo", 2: "playing_daf"} and extra == ["Other"]
+    with pytest.raises(semantics.SemanticsError,
+                       match="f.json: 'YoYo' and 'yo-yo' both name class"):
+        semantics.match_names(["YoYo", "yo-yo"], CLASSES, "f.json")
+    with pytest.raises(semantics.SemanticsError,
+                       match="'PlayingDaf' and 'playing daf' are the same"):
+        semantics.class_index(["PlayingDaf", "playing daf"], "f.json")
+
+
+def test_json_keyed_by_spaced_names_matches_every_ucf101_class(tmp_path):
+    from tfds_builders.divafn.class_tables import UCF101_CLASSES
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(len(UCF101_CLASSES), 5))
+    spaced = {" ".join(w.capitalize() for w in
+                       semantics.class_name_words(name)): row.tolist()
+              for name, row in zip(UCF101_CLASSES, vectors)}
+    assert "Apply Eye Makeup" in spaced and "Yo Yo" in spaced
+    path = _write(tmp_path / "published.json", json.dumps(spaced))
+    got = semantics.load_class_vectors(path, UCF101_CLASSES)
+    np.testing.assert_allclose(
+        got, vectors / np.linalg.norm(vectors, axis=1, keepdims=True),
+        rtol=1e-5)
+
+
+def test_whitespace_file_with_a_comma_in_a_comment_or_name(tmp_path):
+    path = _write(tmp_path / "attributes.txt",
+                  "# name, then four attributes\n"
+                  "YoYo 0 1 0 0\nApplyEyeMakeup 1 0 1 1\nPlayingDaf 3 0 0 4\n")
+    _check(semantics.load_class_vectors(path, CLASSES))
+
+
+def test_glove_file_given_as_class_vectors_says_what_it_is(tmp_path):
+    rng = np.random.default_rng(0)
+    words = {f"w{i}": rng.normal(size=4) for i in range(40)}
+    words[","] = rng.normal(size=4)            # GloVe has a row for ","
+    words["yoyo"] = rng.normal(size=4)
+    path = _write_glove(tmp_path / "glove.6B.4d.txt", words)
+    with pytest.raises(semantics.SemanticsError,
+                       match=r"glove\.6B\.4d\.txt: expected a row for every "
+                       r"class; 2 missing: 'ApplyEyeMakeup', 'PlayingDaf'.*"
+                       r"looks like a word-vector file.*--word_vectors"):
+        semantics.load_class_vectors(path, CLASSES)
+
+
+# --------------------------------------------------------------------------
+# Phrase tables.
+
+
+def test_phrase_table_file(tmp_path):
+    path = _write(tmp_path / "phrases.json",
+                  '{"Yo Yo": "yoyo", "playing_daf": "playing frame drum"}')
+    table = semantics.load_phrase_table(path)
+    assert semantics.phrases_for(CLASSES, table) == [
+        "apply eye makeup", "yoyo", "playing frame drum"]
+    assert semantics.phrases_for(CLASSES, table, ["a", "b", "c"]) == [
+        "a", "yoyo", "playing frame drum"]
+
+
+@pytest.mark.parametrize("text,pattern", [
+    ('["yoyo"]', "expected a JSON object .*got a list"),
+    ('{"YoYo": "yoyo", "YoYo": "yo yo"}', ".*key 'YoYo' appears twice"),
+    ('{"YoYo": 3}', "class 'YoYo': expected a phrase .*got 3"),
+    ('{"YoYo": " - "}', "class 'YoYo': expected a phrase"),
+])
+def test_phrase_table_file_errors(tmp_path, text, pattern):
+    path = _write(tmp_path / "phrases.json", text)
+    with pytest.raises(semantics.SemanticsError,
+                       match=r"phrases\.json: " + pattern):
+        semantics.load_phrase_table(path)
+
+
+def test_phrase_table_with_two_names_of_one_class_is_ambiguous():
+    with pytest.raises(semantics.SemanticsError,
+                       match="'YoYo' and 'yo_yo' both name class 'YoYo'"):
+        semantics.phrases_for(CLASSES, {"YoYo": "yoyo", "yo_yo": "yo yo"})
+
+
+# --------------------------------------------------------------------------
+# Word-vector formats are told by content, not by name.
+
+
+def test_text_and_glove_under_a_bin_name_load(tmp_path, vectors):
+    text = tmp_path / "text.bin"
+    _kv(vectors).save_word2vec_format(str(text), binary=False)
+    glove = _write_glove(tmp_path / "glove.bin", vectors)
+    binary = tmp_path / "binary.txt"
+    _kv(vectors).save_word2vec_format(str(binary), binary=True)
+    for path, kind in ((text, "text"), (glove, "glove"), (binary, "binary")):
+        assert semantics.word_vector_format(path) == kind
+        kv = semantics.load_word_vectors(path)
+        np.testing.assert_allclose(kv["dog"], vectors["dog"], rtol=1e-6)
+
+
+def test_wrong_format_word_vectors_are_one_sentence(tmp_path, vectors):
+    glove = _write_glove(tmp_path / "glove.bin", vectors)
+    with pytest.raises(semantics.SemanticsError,
+                       match=r"glove\.bin: expected binary word2vec .*cannot "
+                       r"read it .*its content looks like GloVe text"):
+        semantics.load_word_vectors(glove, binary=True)
+    ragged = _write(tmp_path / "ragged.txt", "the 0.1 0.2 0.3\nof 0.4 0.5\n")
+    with pytest.raises(semantics.SemanticsError,
+                       match=r"ragged\.txt: expected GloVe text"):
+        semantics.load_word_vectors(ragged)
+    with pytest.raises(semantics.SemanticsError,
+                       match=r"absent\.bin: cannot open the word-vector file"):
+        semantics.load_word_vectors(tmp_path / "absent.bin")
