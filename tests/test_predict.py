@@ -207,3 +207,26 @@ def test_missing_list_is_capped_at_five(tmp_path):
     assert text.startswith("8 video(s)")
     assert text.count("has no feature file") == 5
     assert "and 3 more" in text
+
+
+def test_video_extensions_are_the_builders(tmp_path):
+    from tfds_builders.divafn import sources
+    assert predict.VIDEO_EXTENSIONS is sources.VIDEO_EXTENSIONS
+    video_dir, feature_dir = tmp_path / "v", tmp_path / "f"
+    video_dir.mkdir()
+    feature_dir.mkdir()
+    names = [f"clip{i}{ext.upper() if i % 2 else ext}"
+             for i, ext in enumerate(sources.VIDEO_EXTENSIONS)]
+    for name in names + ["notes.txt"]:
+        (video_dir / name).write_bytes(b"")
+        (feature_dir / (os.path.splitext(name)[0] + ".npy")).write_bytes(b"")
+    pairs = predict.pair_videos_with_features(str(video_dir), str(feature_dir))
+    assert [os.path.basename(v) for v, _ in pairs] == names
+
+
+def test_cli_names_a_missing_video(saved_model, folders):
+    _, feature_dir = folders
+    result = run_cli(f"--saved_model={saved_model}", "--video=absent.avi",
+                     f"--video_feature={feature_dir / 'a_wave.npy'}")
+    assert result.returncode == 1
+    assert "error: no such video file 'absent.avi'" in result.stderr
