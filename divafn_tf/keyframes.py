@@ -28,8 +28,9 @@ K best frames so far (a heap), never the whole video, so the memory held is
 K + 2 frames whatever the video's length.
 
 Decoding errors: a missing path, a file OpenCV cannot open, a file without a
-decodable frame and a truncated file (fewer frames decoded than its
-container declares) each raise `KeyframeError` with their own message.
+decodable frame and a truncated file (more than max(2, 1 %) frames fewer
+decoded than its container declares: the slack allows for containers that
+only estimate the count) each raise `KeyframeError` with their own message.
 """
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ VIDEO_EXTENSIONS = (".avi", ".mp4", ".mpg", ".mpeg", ".mkv", ".webm", ".mov")
 
 
 class KeyframeError(UserInputError):
-    """A video that cannot be opened or decoded, or has no frame."""
+    """A video path that is missing, or a file that cannot be opened, has no
+    decodable frame or is truncated."""
 
 
 def _open_video(path: str) -> cv2.VideoCapture:
