@@ -3,6 +3,7 @@ import os
 
 import pytest
 
+from divafn_tf.errors import UserInputError
 from tfds_builders.divafn import official_splits as splits
 from tfds_builders.divafn.video_features import RawDataError
 
@@ -75,3 +76,17 @@ def test_hmdb51_split_tags(tmp_path):
     _write(split_dir / "clap_test_split2.txt", ["a_clap_1.avi 3"])
     with pytest.raises(RawDataError, match=r"clap_test_split2.txt:1: expected"):
         splits.read_hmdb51_split(str(split_dir), 2, str(root), ["clap"])
+
+
+def test_ucf101_list_classes_match_by_class_key(ucf):
+    root, lists = ucf
+    _write(os.path.join(lists, "classInd.txt"),
+           ["1 Apply_Eye_Makeup", "2 handstand-pushups"])
+    train, test = splits.read_ucf101_split(lists, 1, root)
+    assert [e.class_name for e in train] == ["Apply_Eye_Makeup",
+                                             "handstand-pushups"]
+    _write(os.path.join(lists, "classInd.txt"),
+           ["1 ApplyEyeMakeup", "2 apply-eye-makeup"])
+    with pytest.raises(UserInputError, match="classInd.txt: class names "
+                       "'ApplyEyeMakeup' and 'apply-eye-makeup' are the same"):
+        splits.read_ucf101_split(lists, 1, root)

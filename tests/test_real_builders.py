@@ -270,6 +270,15 @@ def test_find_class_folder_matches_case_and_separators(tmp_path):
     (tmp_path / "Walking-With-Dog").mkdir()
     with pytest.raises(RawDataError, match="several folders"):
         sources.find_class_folder(tmp_path, "WalkingWithDog")
+    # An exact name is no exception: two folders of one class are ambiguous.
+    (tmp_path / "WalkingWithDog").mkdir()
+    (tmp_path / "walking_with_dog").rmdir()
+    (tmp_path / "Walking-With-Dog").rmdir()
+    assert sources.find_class_folder(tmp_path, "walking with dog").name == \
+        "WalkingWithDog"
+    (tmp_path / "walking with dog").mkdir()
+    with pytest.raises(RawDataError, match="several folders"):
+        sources.find_class_folder(tmp_path, "WalkingWithDog")
 
 
 def test_cmyk_jpeg_is_converted_not_refused(tmp_path):

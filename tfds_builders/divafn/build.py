@@ -5,10 +5,15 @@
 
 Training builds its dataset on first use too; this builds ahead of time (for
 example on a machine with the raw files, before copying ``--data_dir`` to the
-GPU machines). The same flags as ``divafn_tf.main`` select the dataset.
+GPU machines). The same flags as ``divafn_tf.main`` select the dataset;
+``--word_vectors``, ``--phrases`` and ``--class_vectors`` choose its class
+vectors (e.g. B→U with GloVe: ``--word_vectors=glove.6B.300d.txt
+--phrases=ucf101``). A problem with the input files is one line on stderr,
+``error: ...``, and exit status 1.
 """
 from __future__ import annotations
 
+import tensorflow_datasets as tfds
 from absl import app, flags
 
 from divafn_tf import data, errors
@@ -25,14 +30,42 @@ flags.DEFINE_integer("num_keyframes", 0,
 flags.DEFINE_enum("oov", "error", ["error", "skip_word"],
                   "A class-phrase word without a word vector stops the build "
                   "(error) or is left out of the class vector (skip_word).")
+flags.DEFINE_string("word_vectors", None,
+                    "Word-vector file of the class vectors: word2vec binary or "
+                    "text, or GloVe text, any dimension (default: the manual "
+                    "dir's GoogleNews-vectors-negative300.bin[.gz]).")
+flags.DEFINE_string("phrases", None,
+                    "Phrase table overriding the words of some classes: a JSON "
+                    "{class name: phrase} file, or a shipped table: ucf101, "
+                    "hmdb51 (the names GloVe/word2vec miss).")
+flags.DEFINE_string("class_vectors", None,
+                    "Precomputed class vectors (JSON {class: [numbers]}, .npy, "
+                    "CSV or text rows), used instead of word vectors.")
 flags.mark_flag_as_required("dataset")
 FLAGS = flags.FLAGS
+
+
+def _builder() -> tfds.core.DatasetBuilder:
+    """The builder of ``--dataset`` with the semantic flags as its options."""
+    base = data.make_builder(FLAGS.dataset, FLAGS.data_dir, FLAGS.num_keyframes,
+                             FLAGS.oov)
+    return tfds.builder(base.name, config=base.builder_config,
+                        data_dir=FLAGS.data_dir, oov=FLAGS.oov,
+                        word_vectors=FLAGS.word_vectors, phrases=FLAGS.phrases,
+                        class_vectors=FLAGS.class_vectors)
 
 
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     with errors.exit_on_user_error():
+        builder = _builder()
+        if (builder.builder_config.synthetic is None
+                and not builder.is_prepared()):
+            data._check_manual_dir(builder, FLAGS.manual_dir)  # pylint: disable=protected-access
+        builder.download_and_prepare(
+            download_config=tfds.download.DownloadConfig(
+                manual_dir=FLAGS.manual_dir))
         pool = data.load_pool(FLAGS.dataset, FLAGS.data_dir, FLAGS.manual_dir,
                               FLAGS.num_keyframes, FLAGS.oov)
     info = pool.builder.info

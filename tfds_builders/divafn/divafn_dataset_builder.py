@@ -23,12 +23,26 @@ cannot decode as such, e.g. TIFF, are converted to PNG), the ``keyframes``
 (K histogram-difference keyframes of the video, ``divafn_tf.keyframes``,
 resized to the config's image size), the ``video_feature``, the ``label``
 (the video class), ``image_id`` and ``video_id``. ``info.metadata`` holds
-``class_phrases`` and ``class_vectors`` (the L2-normalised sum of the word
-vectors of each phrase's unique words, ``divafn_tf.semantics``).
+``class_phrases``, ``class_vectors`` (the L2-normalised sum of the word
+vectors of each phrase's unique words, ``divafn_tf.semantics``, or the rows
+of a ``class_vectors`` file) and ``semantics``: what they were made from.
+
+Semantic options (builder kwargs, flags of ``build``): ``word_vectors`` (any
+file ``semantics.load_word_vectors`` reads; default the manual dir's
+GoogleNews word2vec), ``phrases`` (a JSON {class: phrase} table or a shipped
+one, ``ucf101`` / ``hmdb51``), ``class_vectors`` (precomputed, replacing word
+vectors) and ``oov``. They are not part of the config name: the dataset
+records the name, size and SHA-256 of each file it used in
+``metadata["semantics"]``, and a prepared dataset opened with a file option
+that differs from its record is an error (build into another ``data_dir``);
+opened without file options, it is used as it was built.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -61,7 +75,8 @@ One manual dir serves every real config; each uses the parts it needs
   BU101/<Class>/<image>                        one folder per UCF101 class (b2u)
   features/<ucf101|hmdb51>_<c3d|idt>/<video id>.npy   float [4096 | 2000]
       (or features.npy [N, dim] + features_index.txt, one video id a line)
-  GoogleNews-vectors-negative300.bin (or .bin.gz)     word2vec
+  GoogleNews-vectors-negative300.bin (or .bin.gz)     word2vec (default word
+      vectors; or any word2vec/GloVe file given as --word_vectors=FILE)
 """
 
 
@@ -137,11 +152,16 @@ def with_num_keyframes(config: DivafnConfig, num_keyframes: int) -> DivafnConfig
 
 @dataclasses.dataclass(frozen=True)
 class Plan:
-    """What a build reads: triplets per split and the class semantics."""
+    """What a build reads: triplets per split and the class semantics.
+
+    ``word_vectors`` finds the default word-vector file (raising
+    ``RawDataError`` if it is missing); it is called only when the build
+    needs word vectors and was given none.
+    """
     splits: dict[str, list[sources.Triplet]]
     phrases: list[str]
     features: FeatureSource
-    word_vectors: Path
+    word_vectors: Callable[[], Path]
 
 
 def read_raw_dir(raw_dir: Path, class_names: tuple[str, ...],
@@ -180,7 +200,7 @@ def read_raw_dir(raw_dir: Path, class_names: tuple[str, ...],
         raise RawDataError(f"missing word vectors {word2vec}")
     return Plan(splits={POOL_SPLIT: triplets}, phrases=[row[1] for row in rows],
                 features=FeatureSource(raw_dir / "features", video_feature_dim),
-                word_vectors=word2vec)
+                word_vectors=lambda: word2vec)
 
 
 def real_plan(config: DivafnConfig, manual_dir: Path) -> Plan:
@@ -195,7 +215,8 @@ def real_plan(config: DivafnConfig, manual_dir: Path) -> Plan:
                 features=FeatureSource(
                     sources.feature_dir(manual_dir, spec, config.feature_kind),
                     config.video_feature_dim),
-                word_vectors=sources.word_vectors_file(manual_dir))
+                word_vectors=functools.partial(sources.word_vectors_file,
+                                               manual_dir))
 
 
 def _check_video_ids(plan: Plan) -> None:
@@ -232,6 +253,33 @@ def _read_image(path: Path) -> bytes:
     return cv2.imencode(".png", decoded)[1].tobytes()
 
 
+def file_identity(path: Path) -> dict[str, str | int]:
+    """Name, size and SHA-256 of a file: what ``metadata["semantics"]``
+    records of each file a build used."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return {"file": path.name, "bytes": path.stat().st_size,
+            "sha256": digest.hexdigest()}
+
+
+def _oov_hint(error: semantics.OutOfVocabularyError, class_names: list[str],
+              phrases: list[str], oov: str) -> str:
+    """What a user can do about the words ``error`` lists, under ``oov``."""
+    remedy = ("a phrase whose words have vectors with a phrase table "
+              "(--phrases=FILE.json, or the shipped --phrases=ucf101 / "
+              "--phrases=hmdb51) or their vectors with --class_vectors=FILE")
+    if oov == "skip_word":
+        missing = {phrase for _, phrase in error.missing}
+        names = [n for n, p in zip(class_names, phrases) if p in missing]
+        return (f"; --oov=skip_word cannot help: no word is left for class(es) "
+                f"{', '.join(map(repr, names))}; give them {remedy}")
+    return (f" (give those classes {remedy}; or build with oov='skip_word', "
+            f"flag --oov=skip_word, to leave such words out of the class "
+            f"vectors)")
+
+
 class Divafn(tfds.core.GeneratorBasedBuilder):
     """DIVAFN triplets; see the module docstring.
 
@@ -239,6 +287,15 @@ class Divafn(tfds.core.GeneratorBasedBuilder):
       oov: what a class-phrase word missing from the word vectors does:
         ``"error"`` (default) stops the build with the list of missing
         words, ``"skip_word"`` leaves them out of the class vector.
+      word_vectors: a word-vector file (word2vec binary or text, GloVe text,
+        any dimension); None: the config's default (GoogleNews in the
+        manual dir).
+      phrases: a phrase table, a JSON {class name: phrase} file or a shipped
+        table's name (``ucf101``, ``hmdb51``), overriding the phrases of the
+        classes it names.
+      class_vectors: precomputed class vectors (``semantics.
+        load_class_vectors``: JSON table, ``.npy``, CSV or text), used
+        instead of word vectors.
       **kwargs: for ``tfds.core.GeneratorBasedBuilder``.
     """
 
@@ -276,10 +333,79 @@ class Divafn(tfds.core.GeneratorBasedBuilder):
           for kind in FEATURE_KINDS),
     ]
 
-    def __init__(self, *, oov: semantics.OovPolicy = "error", **kwargs):
+    def __init__(self, *, oov: semantics.OovPolicy = "error",
+                 word_vectors: str | None = None, phrases: str | None = None,
+                 class_vectors: str | None = None, **kwargs):
         semantics.check_oov_policy(oov)
         self._oov = oov
+        self._options = {"word_vectors": word_vectors, "phrases": phrases,
+                         "class_vectors": class_vectors}
         super().__init__(**kwargs)
+
+    @functools.cached_property
+    def _files(self) -> dict[str, Path | None]:
+        """The files of the semantic options (None: not given).
+
+        Raises:
+          RawDataError: a given file does not exist.
+        """
+        files = {}
+        for option, value in self._options.items():
+            if not value:
+                files[option] = None
+            elif option == "phrases":
+                files[option] = sources.phrase_table_file(value)
+            elif Path(value).is_file():
+                files[option] = Path(value)
+            else:
+                raise RawDataError(f"--{option}={value}: no such file")
+        return files
+
+    def download_and_prepare(self, *args, **kwargs):
+        """Checks the semantic files (against those of a prepared dataset),
+        then prepares.
+
+        Raises:
+          RawDataError: a missing file, or a dataset built from other files.
+        """
+        if self.is_prepared():
+            self._check_semantics()
+        return super().download_and_prepare(*args, **kwargs)
+
+    def _check_semantics(self) -> None:
+        """A prepared dataset must have been built from the given files."""
+        built = (self.info.metadata or {}).get("semantics", {})
+        for option, path in self._files.items():
+            if path is None:
+                continue
+            if built.get(option) != file_identity(path):
+                was = built.get(option) or "the config's default"
+                raise RawDataError(
+                    f"{self.data_dir}: this dataset was built with {option} "
+                    f"{was}, not {path}; build into another --data_dir, or "
+                    f"delete {self.data_dir} to rebuild it")
+
+    def _class_semantics(self, plan: Plan) -> tuple[list[str], np.ndarray]:
+        """The class phrases and vectors of a build, from its options."""
+        names = list(self.builder_config.class_names)
+        phrases = plan.phrases
+        if self._files["phrases"] is not None:
+            table_file = self._files["phrases"]
+            phrases = semantics.phrases_for(
+                names, semantics.load_phrase_table(table_file), plan.phrases,
+                where=str(table_file))
+        if self._files["class_vectors"] is not None:
+            return phrases, semantics.load_class_vectors(
+                self._files["class_vectors"], names)
+        path = self._files["word_vectors"] or plan.word_vectors()
+        self._files["word_vectors"] = path    # recorded in the metadata
+        kv = semantics.load_word_vectors(path)
+        try:
+            return phrases, semantics.class_vectors(kv, phrases, oov=self._oov)
+        except semantics.OutOfVocabularyError as e:
+            raise semantics.OutOfVocabularyError(
+                e.missing, f" {path}",
+                hint=_oov_hint(e, names, phrases, self._oov)) from None
 
     def _info(self) -> tfds.core.DatasetInfo:
         cfg = self.builder_config
@@ -308,16 +434,13 @@ class Divafn(tfds.core.GeneratorBasedBuilder):
                 dl_manager.download_dir, cfg.synthetic, cfg.image_size,
                 cfg.video_feature_dim), cfg.class_names, cfg.video_feature_dim)
         _check_video_ids(plan)
-        kv = semantics.load_word_vectors(plan.word_vectors, binary=True)
-        try:
-            vectors = semantics.class_vectors(kv, plan.phrases, oov=self._oov)
-        except semantics.OutOfVocabularyError as e:
-            raise semantics.OutOfVocabularyError(
-                e.missing, f" {plan.word_vectors}",
-                hint=" (build with oov='skip_word', flag --oov=skip_word, to "
-                "leave such words out of the class vectors)") from None
-        self.info.metadata["class_phrases"] = plan.phrases
+        phrases, vectors = self._class_semantics(plan)
+        self.info.metadata["class_phrases"] = phrases
         self.info.metadata["class_vectors"] = vectors.tolist()
+        self.info.metadata["semantics"] = {
+            "oov": self._oov,
+            **{option: path and file_identity(path)
+               for option, path in self._files.items()}}
         return {split: self._generate_examples(triplets, plan.features)
                 for split, triplets in plan.splits.items()}
 

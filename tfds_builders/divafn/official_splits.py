@@ -7,6 +7,9 @@ endings; the class ``HandstandPushups`` whose files are
 ``v_HandStandPushups_*`` (file names are matched case-insensitively inside
 their class folder); blank lines.
 
+Class names in the lists match ``classInd.txt`` by ``semantics.class_key``
+(ignoring case, spaces, ``_`` and ``-``).
+
 HMDB51 (``testTrainMulti_7030_splits/``): ``<class>_test_split<N>.txt`` with
 lines "<video file> <tag>", tag 1 = train, 2 = test, 0 = unused.
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
+from divafn_tf import semantics
 from tfds_builders.divafn.video_features import RawDataError
 
 
@@ -77,8 +81,10 @@ def read_ucf101_split(list_dir: str, split: int, ucf_root: str
     """(train, test) videos of UCF101's official split 1, 2 or 3."""
     if split not in (1, 2, 3):
         raise RawDataError(f"UCF101 has splits 1, 2 and 3, not {split}")
-    classes = {name.lower(): name for name in
-               read_ucf101_class_index(os.path.join(list_dir, "classInd.txt"))}
+    index_path = os.path.join(list_dir, "classInd.txt")
+    names = list(read_ucf101_class_index(index_path))
+    classes = {key: names[label] for key, label in
+               semantics.class_index(names, index_path).items()}
     result = []
     for kind in ("train", "test"):
         path = os.path.join(list_dir, f"{kind}list0{split}.txt")
@@ -89,12 +95,13 @@ def read_ucf101_split(list_dir: str, split: int, ucf_root: str
                 raise RawDataError(f"{path}:{number}: expected "
                                  f"'<Class>/<video>.avi', got {line!r}")
             class_dir, file_name = relative.split("/")
-            if class_dir.lower() not in classes:
+            key = semantics.class_key(class_dir)
+            if key not in classes:
                 raise RawDataError(f"{path}:{number}: class {class_dir!r} is not "
                                  f"in classInd.txt")
             entries.append(_entry(
                 _resolve(ucf_root, class_dir, file_name, f"{path}:{number}"),
-                classes[class_dir.lower()]))
+                classes[key]))
         result.append(entries)
     return result[0], result[1]
 

@@ -14,7 +14,8 @@ pair uses the parts it needs::
     BU101/<Class>/<image>                           one folder per class
     features/<ucf101|hmdb51>_<c3d|idt>/             video features, either
         <video id>.npy  (one per video)  or  features.npy + features_index.txt
-    GoogleNews-vectors-negative300.bin[.gz]         word2vec (binary)
+    GoogleNews-vectors-negative300.bin[.gz]         word2vec (binary); the
+                                                    default word vectors
 
 Choices where the paper is silent (documented in the README too):
 
@@ -28,9 +29,10 @@ Choices where the paper is silent (documented in the README too):
 * B→U. The videos of one official split (train and test lists), each class's
   BU101 images paired with its train videos and, again from the first image,
   with its test videos.
-* Folder names. Class folders of image sets are matched exactly, else
+* Folder names. Class folders are matched by ``semantics.class_key``,
   ignoring case, spaces, ``_`` and ``-`` ("walking_with_dog" is
-  ``WalkingWithDog``), so BU101/ASD/EAD copies named either way are found.
+  ``WalkingWithDog``), so BU101/ASD/EAD copies named either way are found;
+  two folders of one class are an error.
 """
 from __future__ import annotations
 
@@ -51,6 +53,11 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff",
 WORD2VEC_FILES = ("GoogleNews-vectors-negative300.bin",
                   "GoogleNews-vectors-negative300.bin.gz")
 _UCF_ROOT, _UCF_LISTS, _HMDB_ROOT = "UCF-101", "ucfTrainTestlist", "hmdb51"
+# Phrase tables shipped with the package (phrases/<name>.json): the UCF101
+# and HMDB51 names whose split words lack a vector in GloVe 6B or GoogleNews
+# word2vec, or mean something else (README.md in this folder).
+PHRASES_DIR = Path(__file__).parent / "phrases"
+SHIPPED_PHRASE_TABLES = ("ucf101", "hmdb51")
 _STANFORD40_IMAGES = "Stanford40/JPEGImages"
 
 
@@ -64,32 +71,31 @@ class Triplet:
     video_id: str     # the video's file name without extension
 
 
-def _normalised(name: str) -> str:
-    return re.sub(r"[\s_\-]+", "", name).casefold()
+def _class_folders(root: Path, class_name: str) -> list[Path]:
+    """The folders of ``root`` named as ``class_name`` (``class_key``)."""
+    key = semantics.class_key(class_name)
+    return sorted(p for p in root.iterdir()
+                  if p.is_dir() and semantics.class_key(p.name) == key)
 
 
 def find_class_folder(root: Path, class_name: str) -> Path:
-    """``root/class_name``, else the one folder whose name matches it loosely.
+    """The one folder of ``root`` named as ``class_name``, ignoring case,
+    spaces, ``_`` and ``-``.
 
     Raises:
       RawDataError: no folder, or several, match.
     """
     if not root.is_dir():
         raise RawDataError(f"missing directory {root}")
-    exact = root / class_name
-    if exact.is_dir():
-        return exact
-    key = _normalised(class_name)
-    matches = sorted(p for p in root.iterdir()
-                     if p.is_dir() and _normalised(p.name) == key)
+    matches = _class_folders(root, class_name)
     if len(matches) == 1:
         return matches[0]
     if matches:
         raise RawDataError(f"{root}: several folders match class "
                            f"{class_name!r}: {[p.name for p in matches]}")
     raise RawDataError(f"{root}: no folder for class {class_name!r} (expected "
-                       f"{exact}, or a name differing only in case, spaces, "
-                       f"'_' or '-')")
+                       f"{root / class_name}, or a name differing only in "
+                       f"case, spaces, '_' or '-')")
 
 
 def files_in(folder: Path, extensions: Sequence[str]) -> list[Path]:
@@ -162,9 +168,7 @@ PAIRS = {
 
 
 def _has_class_folder(root: Path, class_name: str) -> bool:
-    return root.is_dir() and any(
-        p.is_dir() and _normalised(p.name) == _normalised(class_name)
-        for p in root.iterdir())
+    return root.is_dir() and bool(_class_folders(root, class_name))
 
 
 def _image_files(spec: PairSpec, manual_dir: Path,
@@ -214,7 +218,9 @@ def official_split_triplets(spec: PairSpec, manual_dir: Path, split: int
     class_names = [pair.video_class for pair in spec.table]
     class_index = official_splits.read_ucf101_class_index(
         str(lists / "classInd.txt"))
-    if sorted(class_index, key=class_index.get) != class_names:
+    listed = sorted(class_index, key=class_index.get)
+    if list(map(semantics.class_key, listed)) != list(
+            map(semantics.class_key, class_names)):
         raise RawDataError(f"{lists / 'classInd.txt'}: expected UCF101's 101 "
                            "classes in their official order")
     entries = dict(zip(("train", "test"), official_splits.read_ucf101_split(
@@ -243,10 +249,29 @@ def feature_dir(manual_dir: Path, spec: PairSpec, kind: str) -> Path:
     return manual_dir / "features" / f"{spec.video_dataset}_{kind}"
 
 
+def phrase_table_file(value: str) -> Path:
+    """The phrase table a ``--phrases`` value names: a JSON file, or the name
+    of a shipped table (``SHIPPED_PHRASE_TABLES``, e.g. ``ucf101``).
+
+    Raises:
+      RawDataError: neither a file nor a shipped table.
+    """
+    if Path(value).is_file():
+        return Path(value)
+    if value in SHIPPED_PHRASE_TABLES:
+        return PHRASES_DIR / f"{value}.json"
+    raise RawDataError(f"--phrases={value}: no such file; expected a JSON "
+                       "file {class name: phrase} or a shipped table: "
+                       f"{', '.join(SHIPPED_PHRASE_TABLES)}")
+
+
 def word_vectors_file(manual_dir: Path) -> Path:
-    """The GoogleNews word2vec file of the manual dir (.bin or .bin.gz)."""
+    """The default word vectors: the manual dir's GoogleNews word2vec file
+    (.bin or .bin.gz)."""
     for name in WORD2VEC_FILES:
         if (manual_dir / name).is_file():
             return manual_dir / name
     raise RawDataError(f"{manual_dir}: missing the word2vec vectors, expected "
-                       f"{' or '.join(WORD2VEC_FILES)}")
+                       f"{' or '.join(WORD2VEC_FILES)} (or give another "
+                       f"word-vector file with --word_vectors=FILE, or the "
+                       f"class vectors with --class_vectors=FILE)")
