@@ -37,7 +37,7 @@ per row) and W:
 3. **Memory and W solve** (a fresh subprocess per n, so peak RSS is that
    n's alone): bank memory 3 × n × d × 4 bytes (from the variables); peak
    RSS while building and filling the banks (numpy temporaries included, as
-   ``callbacks.initialize_banks`` has them too) and RSS after building; peak
+   ``Divafn.fill_banks`` has them too) and RSS after building; peak
    RSS (VmHWM, reset after the build) over a few train_steps;
    then, with the peak reset (``/proc/self/clear_refs``), the W update of
    one epoch as training runs it -- ``callbacks.AutoencoderWeightsUpdate

@@ -1,4 +1,4 @@
-"""Keras callbacks: bank initialisation, the W updates, evaluation, TensorBoard extras.
+"""Keras callbacks: the W updates, evaluation, TensorBoard extras.
 
 Callbacks add their figures to the epoch's ``logs`` so the Keras TensorBoard
 callback (placed after them) writes them beside the loss terms.
@@ -12,54 +12,54 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from divafn_tf import evaluation, sylvester
+from divafn_tf import evaluation, standardize, sylvester
 from divafn_tf.errors import UserInputError
 from divafn_tf.model import Divafn
 
 
-def initialize_banks(model: Divafn, ordered_triplets: tf.data.Dataset) -> None:
-    """F, H, G ← the networks' outputs on every training triplet (inference mode).
+def solve_w(model: Divafn, semantics: np.ndarray, beta: float, lam: float,
+            method: str, standardize_features: bool) -> dict[str, float]:
+    """W_F, W_H, W_G, W_E from the banks (eqs. 18-24), on standardised banks.
 
-    With all-zero banks Θ = 0 and the likelihood terms would give no gradient
-    in the first epoch; the paper's alternating scheme starts from the
-    networks' initial outputs, which is what this computes. The dataset must
-    yield the training triplets in bank order.
+    The moments μ, σ of each modality are set from the same banks first
+    (``standardize.py``; identity with ``standardize_features=False``).
+    ``semantics`` is the paper's S, k × n. Returns each solve's relative
+    residual ‖AW + WB − C‖/‖C‖ by W name.
     """
-    start = time.perf_counter()
-    parts = {"f": [], "h": [], "g": []}
-    indices, labels = [], []
-    for batch in ordered_triplets:
-        out = model(batch, training=False)
-        for name in parts:
-            parts[name].append(out[name].numpy())
-        indices.append(batch["index"].numpy())
-        labels.append(batch["label"].numpy())
-    n = len(model.train_labels)
-    if not np.array_equal(np.concatenate(indices), np.arange(n)):
-        raise ValueError("initialize_banks: the triplets must come in bank "
-                         "order, with index 0..n-1")
-    if not np.array_equal(np.concatenate(labels), model.train_labels):
-        raise ValueError("initialize_banks: the triplets' labels differ from "
-                         "the model's train_labels (bank rows would be mislabelled)")
-    model.set_banks(*(np.concatenate(parts[name]) for name in ("f", "h", "g")))
-    logging.info("Banks F, H, G initialised from %d triplets in %.1f s",
-                 model.bank_f.shape[0], time.perf_counter() - start)
+    banks = model.bank_values()
+    for m, bank in banks.items():
+        model.set_moments(m, standardize.moments_of(bank, standardize_features))
+    scaled = {m: model.moment_values(m).apply(bank) for m, bank in banks.items()}
+    scaled["e"] = np.concatenate([scaled["h"], scaled["g"]], axis=1)
+    residuals = {}
+    for name, x in scaled.items():
+        solution = sylvester.solve_autoencoder_w(semantics, x.T, beta, lam,
+                                                 method)
+        model.w_of(name).assign(solution.w.astype(np.float32))
+        residuals[f"w_{name}"] = solution.relative_residual
+    return residuals
 
 
 class AutoencoderWeightsUpdate(keras.callbacks.Callback):
     """W_F, W_H, W_G, W_E from the banks by the Sylvester equation (eqs. 18-24).
 
     Solved before the first epoch, every ``every_n_epochs`` epochs, and at
-    the end of training if the last epoch did not solve (so the final SVM
-    always sees W of the final banks). A run resumed after ``epochs_done``
-    epochs has W from its checkpoint: it is not solved again at the start.
-    Logs ``w_solve_seconds`` and ``w_residual_max`` (the largest relative
-    residual ‖AW + WB − C‖/‖C‖ of the four solves).
+    the end of training. ``refresh`` (the model's ``fill_banks`` over the
+    ordered training triplets) re-computes the banks in inference mode every
+    ``refresh_every`` epochs (0 = never) before that epoch's solve, and
+    always before the final solve: the W that the SVM and the export use is
+    solved from fresh inference-mode features, the kind it is applied to,
+    not from rows written in training mode over the last epoch, and on
+    standardised features (``standardize_features``, ``standardize.py``). A run resumed
+    after ``epochs_done`` epochs has W from its checkpoint: it is not solved
+    again at the start. Logs ``w_solve_seconds`` and ``w_residual_max`` (the
+    largest relative residual of the four solves).
     """
 
     def __init__(self, class_vectors: np.ndarray, train_labels: np.ndarray,
                  beta: float, lam: float, method: str, every_n_epochs: int = 1,
-                 epochs_done: int = 0):
+                 epochs_done: int = 0, refresh=None, refresh_every: int = 0,
+                 standardize_features: bool = True):
         super().__init__()
         if every_n_epochs < 1:
             raise ValueError(f"--w_update_every must be ≥ 1, got {every_n_epochs}")
@@ -67,47 +67,50 @@ class AutoencoderWeightsUpdate(keras.callbacks.Callback):
         self.semantics = np.asarray(class_vectors, np.float64)[train_labels].T
         self.beta, self.lam, self.method = beta, lam, method
         self.every_n_epochs = every_n_epochs
+        self.refresh, self.refresh_every = refresh, refresh_every
+        self.standardize_features = standardize_features
         self.last: dict[str, float] = {}
         self.resumed = epochs_done > 0
-        # Resumed: W is stale if the last saved epoch did not solve it.
-        self.stale = not self.resumed or epochs_done % every_n_epochs != 0
 
-    def solve(self) -> dict[str, float]:
-        """Solves the four W from the current banks; returns time and residual."""
-        model: Divafn = self.model
-        f, h, g = (b.numpy() for b in (model.bank_f, model.bank_h, model.bank_g))
-        targets = {"w_f": f, "w_h": h, "w_g": g,
-                   "w_e": np.concatenate([h, g], axis=1)}
+    def solve(self, final: bool = False) -> dict[str, float]:
+        """Solves the four W from the current banks; returns time and residual.
+
+        Standardised (``standardize.py``) only for the ``final`` W."""
         start = time.perf_counter()
-        residuals = {}
-        for name, bank in targets.items():
-            solution = sylvester.solve_autoencoder_w(
-                self.semantics, bank.T, self.beta, self.lam, self.method)
-            getattr(model, name).assign(solution.w.astype(np.float32))
-            residuals[name] = solution.relative_residual
+        residuals = solve_w(self.model, self.semantics, self.beta, self.lam,
+                            self.method, final and self.standardize_features)
         seconds = time.perf_counter() - start
         self.last = {"w_solve_seconds": seconds,
                      "w_residual_max": max(residuals.values())}
         logging.info("W solved (%s) in %.2f s; relative residuals %s",
                      self.method, seconds,
                      ", ".join(f"{k}={v:.1e}" for k, v in residuals.items()))
-        self.stale = False
         return self.last
+
+    def _refresh_banks(self) -> None:
+        start = time.perf_counter()
+        self.refresh()
+        logging.info("Banks refreshed in inference mode in %.1f s",
+                     time.perf_counter() - start)
 
     def on_train_begin(self, logs=None):
         if not self.resumed:
             self.solve()
 
     def on_epoch_end(self, epoch, logs=None):
-        self.stale = True
+        if (self.refresh is not None and self.refresh_every
+                and (epoch + 1) % self.refresh_every == 0):
+            self._refresh_banks()
         if (epoch + 1) % self.every_n_epochs == 0:
             self.solve()
         if logs is not None:
             logs.update(self.last)
 
     def on_train_end(self, logs=None):
-        if self.stale:
-            self.solve()
+        """The final W: fresh inference-mode banks, then the solve."""
+        if self.refresh is not None:
+            self._refresh_banks()
+        self.solve(final=True)
 
 
 class TrainingDiverged(UserInputError):
@@ -173,9 +176,8 @@ class TrainingExtras(keras.callbacks.Callback):
                 keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         if self.every > 0 and (epoch + 1) % self.every == 0:
             with self.writer.as_default(step=epoch):
-                for name in ("bank_f", "bank_h", "bank_g"):
-                    tf.summary.histogram(f"banks/{name}",
-                                         getattr(self.model, name).numpy())
+                for m, bank in self.model.bank_values().items():
+                    tf.summary.histogram(f"banks/bank_{m}", bank)
             self.writer.flush()
 
     def on_train_end(self, logs=None):

@@ -41,7 +41,8 @@ from divafn_tf.errors import UserInputError
 STATE_FLAGS = ("dataset", "num_keyframes", "class_vectors", "train_ratio",
                "seed", "image_size", "image_backbone", "cnn_width", "fc_units",
                "video_hidden", "d", "bank_dtype", "optimizer", "batch_size",
-               "strategy", "num_cpu_devices")
+               "strategy", "num_cpu_devices", "images", "standardize",
+               "bank_refresh_every", "dropout", "train_image_layers")
 SETTINGS_FILE = "run_settings.json"
 
 

@@ -30,7 +30,8 @@ class RunConfig:
     cnn_width: float = 1.0
     fc_units: int = 4096
     video_hidden: int = 8192
-    dropout: float = 0.5
+    dropout: float = 0.0
+    images: bool = True
     bank_dtype: str = "float32"
     a: float = 0.1
     b: float = 0.1
@@ -43,6 +44,9 @@ class RunConfig:
     epochs: int = 100
     w_solver: str = "min_norm"
     w_update_every: int = 1
+    bank_refresh_every: int = 0
+    standardize: bool = True
+    frozen_cache: bool = True
     svm_c: float = 1.0
     eval_every: int = 0
     histogram_every: int = 1

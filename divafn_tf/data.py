@@ -249,23 +249,39 @@ def training_dataset(pool: Pool, train: Selection, image_size: int,
                      initial_epoch: int = 0) -> tf.data.Dataset:
     """Epochs ``initial_epoch`` … ``epochs`` − 1 of shuffled training triplets.
 
-    Elements: image, keyframes, video_feature, label, index, batched; each
-    epoch has ``steps_per_epoch`` batches. Epoch e is shuffled with the seed
-    (``seed``, e), not by a generator that advances with each epoch, so a
-    run resumed at epoch e (``checkpointing.py``) gets the same batches as an
-    uninterrupted one. ``drop_remainder`` drops each epoch's last partial
-    batch: needed with several replicas, where a replica handed an empty
-    slice of that batch fails in the convolutions; reshuffling still visits
-    every triplet.
+    Elements: image, keyframes, video_feature, label, index, batched
+    (``shuffled_epochs``).
     """
     triplets = _triplets(pool, train, image_size)
     if cache:
         triplets = triplets.cache()
+    return shuffled_epochs(triplets, len(train), batch_size, seed,
+                           drop_remainder, epochs, initial_epoch)
 
-    epochs_ds = [triplets.shuffle(len(train), seed=seed * 1_000_003 + e,
-                                  reshuffle_each_iteration=False).batch(
-                     batch_size, drop_remainder=drop_remainder)
-                 for e in range(initial_epoch, epochs)]
+
+def shuffled_epochs(examples: tf.data.Dataset, count: int, batch_size: int,
+                    seed: int, drop_remainder: bool, epochs: int,
+                    initial_epoch: int, map_batch=None) -> tf.data.Dataset:
+    """Epochs ``initial_epoch`` … ``epochs`` − 1 of ``examples``, shuffled, batched.
+
+    Each epoch has ``steps_per_epoch`` batches. Epoch e is shuffled with the
+    seed (``seed``, e), not by a generator that advances with each epoch, so
+    a run resumed at epoch e (``checkpointing.py``) gets the same batches as
+    an uninterrupted one; the order depends only on the seed and ``count``,
+    so a dataset of row numbers shuffled here and mapped to rows
+    (``map_batch``, e.g. frozen features) batches exactly like the triplets.
+    ``drop_remainder`` drops each epoch's last partial batch: needed with
+    several replicas, where a replica handed an empty slice of that batch
+    fails in the convolutions; reshuffling still visits every triplet.
+    """
+    epochs_ds = []
+    for e in range(initial_epoch, epochs):
+        epoch = examples.shuffle(count, seed=seed * 1_000_003 + e,
+                                 reshuffle_each_iteration=False).batch(
+            batch_size, drop_remainder=drop_remainder)
+        if map_batch is not None:
+            epoch = epoch.map(map_batch)
+        epochs_ds.append(epoch)
     # Under multi-worker training every worker reads the same batches and
     # takes its slice of each (DATA sharding), so the global batches are the
     # single-device ones; file sharding would give each worker other triplets.

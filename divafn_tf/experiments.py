@@ -22,8 +22,13 @@ the networks as DIVAFN starts them, with the same seed: ImageNet layers if
 * ``kvc``: [untrained keyframe fc8 feature; video feature].
 * ``diva``: DIVAFN trained with β = λ = 0; [h; g].
 * ``divf``: the autoencoders alone: W_H, W_G, W_E solved (eqs. 18-24) on the
-  untrained keyframe features and the raw video features, fused by eq. (25).
+  untrained keyframe features and the raw video features (standardised as
+  DIVAFN's features are, ``--standardize``), fused by eq. (25).
 * ``divafn``: the full method, eq. (25).
+* ``divafn_no_images``: DIVAFN with the image network and its two
+  likelihoods removed (a = b = 0, no AE_F, ``--noimages``), everything else
+  equal: ``divafn`` minus ``divafn_no_images`` answers "do images help?",
+  a question the paper does not ask.
 * ``tca``, ``gfk``, ``jda``, ``tjm``, ``coral``, ``jgsa``, ``meda`` (Table XI):
   source = the untrained image network's fc8 features of the training
   images (labelled), target = the same network's fc8 features of every
@@ -63,12 +68,15 @@ from absl import app, flags, logging
 from tensorboard.plugins.hparams import api as hparams_api
 
 from divafn_tf import (backbones, classifier, data, distribute,
-                       domain_adaptation, errors, evaluation, sylvester, train)
+                       domain_adaptation, errors, evaluation, standardize,
+                       sylvester, train)
+from divafn_tf.model import mean_keyframe_embedding
 from divafn_tf import flags as _run_flags  # noqa: F401  (defines the run flags)
 from divafn_tf.config import RunConfig
 from divafn_tf.main import config_from_flags
 
-BASE_METHODS = ("svm", "baseline", "finetuned", "kvc", "diva", "divf", "divafn")
+BASE_METHODS = ("svm", "baseline", "finetuned", "kvc", "diva", "divf", "divafn",
+                "divafn_no_images")
 METHODS = BASE_METHODS + domain_adaptation.METHODS
 SWEEPS = {
     "beta_lambda": [dict(a=1.0, b=1.0, c=1.0, beta=beta, lam=lam)
@@ -82,7 +90,8 @@ SETTING_FIELDS = ("a", "b", "c", "beta", "lam", "d")
 CSV_FIELDS = ("method", "ratio", "repeat", "seed", *SETTING_FIELDS,
               "accuracy", "seconds")
 
-flags.DEFINE_list("methods", ["svm", "kvc", "diva", "divf", "divafn"],
+flags.DEFINE_list("methods", ["svm", "kvc", "diva", "divf", "divafn",
+                              "divafn_no_images"],
                   f"Methods to compare, any of: {', '.join(METHODS)}.")
 flags.DEFINE_list("ratios", ["0.1", "0.2", "0.3", "0.4", "0.5"],
                   "Training ratios (per class; of the train split for B→U).")
@@ -108,15 +117,10 @@ def _penultimate(network: keras.Model) -> keras.Model:
 def _keyframe_features(network: keras.Model, videos: tf.data.Dataset
                        ) -> np.ndarray:
     """Mean over each video's keyframes of ``network``'s output, [n, dim]."""
-    rows = []
-    for batch in videos:
-        keyframes = batch["keyframes"]
-        shape = tf.shape(keyframes)
-        flat = tf.reshape(keyframes, tf.concat([[-1], shape[2:]], axis=0))
-        out = network(flat, training=False)
-        rows.append(tf.reduce_mean(
-            tf.reshape(out, [shape[0], shape[1], -1]), axis=1).numpy())
-    return np.concatenate(rows)
+    dim = int(network.output.shape[-1])
+    return np.concatenate([
+        mean_keyframe_embedding(network, batch["keyframes"], dim).numpy()
+        for batch in videos])
 
 
 def _image_features(network: keras.Model, triplets: tf.data.Dataset
@@ -126,14 +130,21 @@ def _image_features(network: keras.Model, triplets: tf.data.Dataset
 
 
 class SplitFeatures:
-    """Raw video features and labels of one split, and its untrained networks."""
+    """One split's videos and the networks as DIVAFN starts them.
+
+    ``inputs`` (``train.Inputs``, frozen features when the image layers are
+    frozen) are made once per split and shared by every method on it.
+    """
 
     def __init__(self, config: RunConfig, experiment: train.Experiment):
         self._config, self._experiment = config, experiment
-        train_videos, test_videos = train.video_datasets(config, experiment)
-        self.video_train, self.video_test = (
-            np.concatenate([b["video_feature"].numpy() for b in videos])
-            for videos in (train_videos, test_videos))
+        self.inputs = train.make_inputs(config, experiment, self.untrained)
+        self.train = evaluation.embed_videos(self.untrained,
+                                             self.inputs.train_videos)
+        self.test = evaluation.embed_videos(self.untrained,
+                                            self.inputs.test_videos)
+        self.video_train, self.video_test = (self.train.raw_features,
+                                             self.test.raw_features)
         self.y_train = experiment.train_set.labels
         self.y_test = experiment.test_set.labels
 
@@ -142,7 +153,8 @@ class SplitFeatures:
         """DIVAFN as ``train.fit`` builds it (same seed), before training."""
         keras.utils.set_random_seed(self._config.seed)
         return train.build_model(self._config, self._experiment.class_vectors,
-                                 self.y_train, self._experiment.video_dim)
+                                 self._experiment.train_set.labels,
+                                 self._experiment.video_dim)
 
 
 def _svm_accuracy(train_x: np.ndarray, y_train: np.ndarray, test_x: np.ndarray,
@@ -157,7 +169,7 @@ def _svm_accuracy(train_x: np.ndarray, y_train: np.ndarray, test_x: np.ndarray,
 
 def _keyframes_of(config: RunConfig, experiment: train.Experiment,
                   network: keras.Model, which: int) -> np.ndarray:
-    """Keyframe features of the training (0) or test (1) videos."""
+    """Keyframe features (pixels in) of the training (0) or test (1) videos."""
     videos = train.video_datasets(config, experiment)[which]
     return _keyframe_features(network, videos)
 
@@ -211,42 +223,46 @@ def _finetuned(config: RunConfig, experiment: train.Experiment,
 
 def _kvc(config: RunConfig, experiment: train.Experiment,
          feats: SplitFeatures) -> float:
-    keyframe_net = feats.untrained.keyframe_net
-    return _svm_accuracy(
-        np.hstack([_keyframes_of(config, experiment, keyframe_net, 0),
-                   feats.video_train]), feats.y_train,
-        np.hstack([_keyframes_of(config, experiment, keyframe_net, 1),
-                   feats.video_test]), feats.y_test, config)
+    return _svm_accuracy(np.hstack([feats.train.h, feats.video_train]),
+                         feats.y_train,
+                         np.hstack([feats.test.h, feats.video_test]),
+                         feats.y_test, config)
 
 
 def _divf(config: RunConfig, experiment: train.Experiment,
           feats: SplitFeatures) -> float:
-    keyframe_net = feats.untrained.keyframe_net
-    h_train = _keyframes_of(config, experiment, keyframe_net, 0)
-    h_test = _keyframes_of(config, experiment, keyframe_net, 1)
+    """The autoencoders alone (eqs. 18-25) on the untrained keyframe feature
+    and the raw video feature, standardised as DIVAFN's (``--standardize``)."""
+    h_train, h_test = feats.train.h, feats.test.h
+    moments = {name: standardize.moments_of(x, config.standardize)
+               for name, x in (("h", h_train), ("g", feats.video_train))}
+    h_train, h_test = (moments["h"].apply(x) for x in (h_train, h_test))
+    g_train, g_test = (moments["g"].apply(x)
+                       for x in (feats.video_train, feats.video_test))
     s = experiment.class_vectors.astype(np.float64)[feats.y_train].T
     w = {name: sylvester.solve_autoencoder_w(
              s, x.T, config.beta, config.lam, config.w_solver).w
-         for name, x in (("h", h_train), ("g", feats.video_train),
-                         ("e", np.hstack([h_train, feats.video_train])))}
+         for name, x in (("h", h_train), ("g", g_train),
+                         ("e", np.hstack([h_train, g_train])))}
     fuse = lambda h, g: classifier.fused_features(  # noqa: E731
         w["h"], w["g"], w["e"], h, g)
-    return _svm_accuracy(fuse(h_train, feats.video_train), feats.y_train,
-                         fuse(h_test, feats.video_test), feats.y_test, config)
+    return _svm_accuracy(fuse(h_train, g_train), feats.y_train,
+                         fuse(h_test, g_test), feats.y_test, config)
 
 
-def _trained(config: RunConfig, experiment: train.Experiment):
+def _trained(config: RunConfig, experiment: train.Experiment,
+             feats: SplitFeatures):
     """DIVAFN trained on the split, and its embeddings of the videos."""
-    model = train.fit(config, experiment, tf.distribute.get_strategy(), None)
-    train_videos, test_videos = train.video_datasets(config, experiment)
-    return (model, evaluation.embed_videos(model, train_videos),
-            evaluation.embed_videos(model, test_videos))
+    model, inputs = train.fit(config, experiment, tf.distribute.get_strategy(),
+                              None, inputs=feats.inputs)
+    return (model, evaluation.embed_videos(model, inputs.train_videos),
+            evaluation.embed_videos(model, inputs.test_videos))
 
 
 def _diva(config: RunConfig, experiment: train.Experiment,
           feats: SplitFeatures) -> float:
     config = dataclasses.replace(config, beta=0.0, lam=0.0)
-    _, train_set, test_set = _trained(config, experiment)
+    _, train_set, test_set = _trained(config, experiment, feats)
     return _svm_accuracy(np.hstack([train_set.h, train_set.g]), feats.y_train,
                          np.hstack([test_set.h, test_set.g]), feats.y_test,
                          config)
@@ -254,9 +270,16 @@ def _diva(config: RunConfig, experiment: train.Experiment,
 
 def _divafn(config: RunConfig, experiment: train.Experiment,
             feats: SplitFeatures) -> float:
-    model, train_set, test_set = _trained(config, experiment)
+    model, train_set, test_set = _trained(config, experiment, feats)
     return evaluation.divafn_svm(model, train_set, test_set, config.svm_c,
                                  config.seed)[1]
+
+
+def _divafn_no_images(config: RunConfig, experiment: train.Experiment,
+                      feats: SplitFeatures) -> float:
+    """DIVAFN without the image network and its two likelihoods (a = b = 0),
+    everything else equal: ``divafn`` minus this is what the images add."""
+    return _divafn(dataclasses.replace(config, images=False), experiment, feats)
 
 
 def _domain_adaptation(name: str, config: RunConfig,
@@ -281,7 +304,8 @@ def _domain_adaptation(name: str, config: RunConfig,
 
 
 _BASE = {"svm": _svm, "baseline": _baseline, "finetuned": _finetuned,
-         "kvc": _kvc, "diva": _diva, "divf": _divf, "divafn": _divafn}
+         "kvc": _kvc, "diva": _diva, "divf": _divf, "divafn": _divafn,
+         "divafn_no_images": _divafn_no_images}
 
 
 def evaluate(method: str, config: RunConfig, experiment: train.Experiment,

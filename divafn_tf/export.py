@@ -6,7 +6,8 @@ Signature ``serving_default``:
                             [N, K, H, W, 3] (K keyframes, h is their mean);
                             any H, W: frames are resized to the training size.
           ``video_feature`` float32 [N, dv]
-* outputs ``fused_feature`` float32 [N, 3k]  b of eq. (25)
+* outputs ``fused_feature`` float32 [N, 3k]  b of eq. (25), on h and g
+                                             standardised as in training
           ``scores``        float32 [N, C]   the linear SVM's decision values
           ``class_id``      int64   [N]
           ``class_name``    string  [N]
@@ -45,6 +46,11 @@ class VideoRecognizer(tf.Module):
         self.w_h = tf.constant(model.w_h.numpy())
         self.w_g = tf.constant(model.w_g.numpy())
         self.w_e = tf.constant(model.w_e.numpy())
+        # μ, σ of h and g (standardize.py): eq. (25) fuses standardised h, g.
+        self.moments = {m: tuple(tf.constant(v) for v in
+                                 (model.moment_values(m).mean,
+                                  model.moment_values(m).std))
+                        for m in ("h", "g")}
         self.scorer = classifier.LinearSVMScorer(svm_pipeline,
                                                  len(class_names))
         self.class_names = tf.constant(np.asarray(class_names, dtype=object))
@@ -76,6 +82,8 @@ class VideoRecognizer(tf.Module):
             self.keyframe_net, data.resize_uint8(keyframes, self.image_size),
             self.embedding_dim)
         g = self.video_net(video_feature, training=False)
+        h, g = ((x - self.moments[m][0]) / self.moments[m][1]
+                for m, x in (("h", h), ("g", g)))
         fused = classifier.fused_features_tf(self.w_h, self.w_g, self.w_e, h, g)
         scores, class_id = self.scorer(fused)
         return {"fused_feature": fused, "scores": scores,

@@ -83,8 +83,20 @@ flags.DEFINE_integer("fc_units", _DEFAULT.fc_units, "Width of CNN-F's fc6 and fc
                      lower_bound=1)
 flags.DEFINE_integer("video_hidden", _DEFAULT.video_hidden,
                      "Hidden units of the video network (paper: 8192).", lower_bound=1)
-flags.DEFINE_float("dropout", _DEFAULT.dropout, "Dropout rate after fc6 and fc7.",
+flags.DEFINE_float("dropout", _DEFAULT.dropout,
+                   "Dropout rate after CNN-F's fc6 and fc7 (0 = none, the "
+                   "paper's and DCMH's: dropout makes the banks written in "
+                   "training differ from inference outputs).",
                    lower_bound=0.0, upper_bound=1.0)
+flags.DEFINE_boolean("images", _DEFAULT.images,
+                     "Train with the image network and its two likelihoods "
+                     "(the paper). --noimages removes them (a = b = 0, no f, "
+                     "no AE_F): the ablation that asks whether images help.")
+flags.DEFINE_boolean("frozen_cache", _DEFAULT.frozen_cache,
+                     "With --train_image_layers=top or from:<layer>, compute "
+                     "the frozen layers of every image and keyframe once "
+                     "(in memory, or under <model_dir>/feature_cache when "
+                     "large) and train only the rest; same results, faster.")
 flags.DEFINE_enum("bank_dtype", _DEFAULT.bank_dtype, list(BANK_DTYPES),
                   "Storage and matmul type of the memory banks F, H, G: float32 "
                   "(the paper), or bfloat16: half the bank memory and the six "
@@ -111,11 +123,22 @@ flags.DEFINE_integer("epochs", _DEFAULT.epochs,
                      "Passes over the training triplets (the paper's 100 "
                      "iterations).", lower_bound=1)
 flags.DEFINE_enum("w_solver", _DEFAULT.w_solver, ["min_norm", "bartels_stewart"],
-                  "Sylvester solver for W (eqs. 18-24): min_norm (eigen/SVD, "
-                  "minimum-norm on singular problems) or bartels_stewart "
+                  "Sylvester solver for W (eqs. 18-24): min_norm (the "
+                  "minimum-norm solution on range(A), Hessenberg-Schur) or bartels_stewart "
                   "(scipy.linalg.solve_sylvester, the paper's).")
 flags.DEFINE_integer("w_update_every", _DEFAULT.w_update_every, "Solve W every this many epochs.",
                      lower_bound=1)
+flags.DEFINE_integer("bank_refresh_every", _DEFAULT.bank_refresh_every,
+                     "Recompute the banks F, H, G in inference mode every this "
+                     "many epochs, before that epoch's W solve (0 = never; "
+                     "they are always recomputed once at the end, so the W "
+                     "of the SVM and the export comes from inference-mode "
+                     "features).", lower_bound=0)
+flags.DEFINE_boolean("standardize", _DEFAULT.standardize,
+                     "Z-score each modality (F, H, G) per dimension with its "
+                     "training mean and std before the W solves, in the "
+                     "autoencoder terms and in eq. (25); stored in the "
+                     "SavedModel. --nostandardize: the paper's raw features.")
 
 # Evaluation and outputs
 flags.DEFINE_float("svm_c", _DEFAULT.svm_c, "Regularisation C of the linear SVMs.")

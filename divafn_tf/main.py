@@ -36,16 +36,33 @@ def main(argv: list[str]) -> None:
     config = config_from_flags()
     with errors.exit_on_user_error():
         results = train.run(config)
-    accuracy = results["accuracy"]
-    print(f"\nDIVAFN on {config.dataset}: {results['num_classes']} classes, "
-          f"train ratio {config.train_ratio} ({results['num_train']} training "
-          f"triplets, {results['num_test']} test videos), {config.epochs} "
-          f"epochs, {results['seconds']:.0f} s")
-    print(f"  DIVAFN (SVM on eq. 25 features): {accuracy['divafn']:.4f}")
-    print(f"  SVM on the video feature alone:  {accuracy['svm']:.4f}")
-    print(f"  results: {config.model_dir}/results.json")
+    print(summary(config, results))
+
+
+def summary(config: RunConfig, results: dict) -> str:
+    """The lines a run ends with: the three accuracies and the likelihood check."""
+    accuracy, likelihood = results["accuracy"], results["likelihood"]
+    prior = likelihood["class_prior"]
+    nll = likelihood["nll_keyframe_video"]
+    verdict = ("below it: the networks learnt which pairs share a class"
+               if nll < 0.9 * prior else
+               "NOT clearly below it: the likelihood learnt little beyond the "
+               "class sizes (train longer or raise --learning_rate)")
+    lines = [
+        f"\nDIVAFN on {config.dataset}: {results['num_classes']} classes, "
+        f"train ratio {config.train_ratio} ({results['num_train']} training "
+        f"triplets, {results['num_test']} test videos), {config.epochs} "
+        f"epochs, {results['seconds']:.0f} s",
+        f"  DIVAFN (SVM on eq. 25 features):          {accuracy['divafn']:.4f}",
+        f"  KVC (SVM on [untrained keyframe; video]): {accuracy['kvc']:.4f}",
+        f"  SVM on the video feature alone:           {accuracy['svm']:.4f}",
+        f"  keyframe-video NLL per training row {nll:.1f}, class-prior level "
+        f"{prior:.1f}: {verdict}",
+        f"  results: {config.model_dir}/results.json",
+    ]
     if "export_dir" in results:
-        print(f"  SavedModel: {results['export_dir']}")
+        lines.append(f"  SavedModel: {results['export_dir']}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import tensorflow as tf
 
 
@@ -62,12 +63,29 @@ def autoencoder_loss(features: tf.Tensor, semantics: tf.Tensor, w: tf.Tensor,
             + lam * tf.reduce_sum(tf.square(encoded - semantics), axis=1))
 
 
-def batch_objective(f: tf.Tensor, h: tf.Tensor, g: tf.Tensor,
+def class_prior_nll(labels: np.ndarray) -> float:
+    """The per-row NLL of a likelihood term that knows only the class sizes.
+
+    Row i (class c, n_c of the n training triplets) predicts every pair with
+    the same probability p_c = n_c / n of being similar, the best constant
+    Θ for that row; its NLL is n · H(p_c), H the binary entropy in nats. The
+    mean over rows is the level a trained likelihood must get below: at it,
+    the networks have learnt nothing about which pairs share a class.
+    """
+    labels = np.asarray(labels)
+    n = len(labels)
+    counts = np.bincount(labels)[labels].astype(np.float64)
+    p = counts / n
+    entropy = -(p * np.log(p) + np.where(p < 1, (1 - p) * np.log1p(-p), 0.0))
+    return float(np.mean(n * entropy))
+
+
+def batch_objective(f: tf.Tensor | None, h: tf.Tensor, g: tf.Tensor,
                     labels: tf.Tensor, semantics: tf.Tensor,
-                    banks: tuple[tf.Tensor, tf.Tensor, tf.Tensor],
+                    banks: tuple[tf.Tensor | None, tf.Tensor, tf.Tensor],
                     bank_labels: tf.Tensor,
-                    w: tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor],
-                    weights: ObjectiveWeights
+                    w: tuple[tf.Tensor | None, tf.Tensor, tf.Tensor, tf.Tensor],
+                    weights: ObjectiveWeights,
                     ) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
     """The per-row surrogate whose gradients are eqs. (15)-(17), and J's terms.
 
@@ -76,12 +94,20 @@ def batch_objective(f: tf.Tensor, h: tf.Tensor, g: tf.Tensor,
     Row i of the surrogate is
 
         a (NLL(f_i, G) + NLL(F, g_i)) + b (NLL(f_i, H) + NLL(F, h_i))
-        + c (NLL(h_i, G) + NLL(H, g_i)) + AE_F + AE_H + AE_G + AE_E,
+        + c (NLL(h_i, G) + NLL(H, g_i)) + AE_F + AE_H + AE_G + AE_E.
 
-    so ∂/∂f_i is eq. (15), ∂/∂h_i eq. (16) and ∂/∂g_i eq. (17) (sign fixed),
-    each with the other modalities at their bank values. The returned terms
-    are per-row estimates of J/n: each NLL is the mean of its two one-sided
-    blocks, and "J" combines them with a, b, c as in eq. (14).
+    Its gradient with respect to f_i is eq. (15) (sign fixed). With respect
+    to h_i and g_i it is eqs. (16) and (17) *plus* the gradient of AE_E
+    through E's rows [h_i; g_i]: the paper's eqs. (16)-(17) leave that term
+    out although AE_E is part of J (eq. 14). ``tests/test_objective.py``
+    checks all three against these closed forms.
+
+    ``f`` (and F, W_F) None: the network without images
+    (``--noimages``): the two likelihoods with images and AE_F are absent.
+
+    The returned terms are per-row estimates of J/n: each NLL is the mean of
+    its two one-sided blocks, and "J" combines them with a, b, c as in
+    eq. (14).
     """
     bank_f, bank_h, bank_g = banks
     w_f, w_h, w_g, w_e = w
@@ -92,19 +118,22 @@ def batch_objective(f: tf.Tensor, h: tf.Tensor, g: tf.Tensor,
     def ae(x, w_x):
         return autoencoder_loss(x, semantics, w_x, weights.beta, weights.lam)
 
-    nll1 = nll(f, bank_g) + nll(g, bank_f)      # Θ1 = ½ FᵀG, both sides
-    nll2 = nll(f, bank_h) + nll(h, bank_f)      # Θ2 = ½ FᵀH
     nll3 = nll(h, bank_g) + nll(g, bank_h)      # Θ3 = ½ HᵀG
     terms = {
-        "nll_image_video": nll1 / 2, "nll_image_keyframe": nll2 / 2,
         "nll_keyframe_video": nll3 / 2,
-        "ae_f": ae(f, w_f), "ae_h": ae(h, w_h), "ae_g": ae(g, w_g),
+        "ae_h": ae(h, w_h), "ae_g": ae(g, w_g),
         "ae_e": ae(tf.concat([h, g], axis=1), w_e),
     }
-    autoencoders = terms["ae_f"] + terms["ae_h"] + terms["ae_g"] + terms["ae_e"]
-    surrogate = (weights.a * nll1 + weights.b * nll2 + weights.c * nll3
-                 + autoencoders)
-    terms["J"] = (weights.a * terms["nll_image_video"]
-                  + weights.b * terms["nll_image_keyframe"]
-                  + weights.c * terms["nll_keyframe_video"] + autoencoders)
-    return surrogate, terms
+    surrogate = weights.c * nll3
+    j = weights.c * terms["nll_keyframe_video"]
+    if f is not None:
+        nll1 = nll(f, bank_g) + nll(g, bank_f)  # Θ1 = ½ FᵀG, both sides
+        nll2 = nll(f, bank_h) + nll(h, bank_f)  # Θ2 = ½ FᵀH
+        terms.update(nll_image_video=nll1 / 2, nll_image_keyframe=nll2 / 2,
+                     ae_f=ae(f, w_f))
+        surrogate += weights.a * nll1 + weights.b * nll2 + terms["ae_f"]
+        j += (weights.a * terms["nll_image_video"]
+              + weights.b * terms["nll_image_keyframe"] + terms["ae_f"])
+    autoencoders = terms["ae_h"] + terms["ae_g"] + terms["ae_e"]
+    terms["J"] = j + autoencoders
+    return surrogate + autoencoders, terms

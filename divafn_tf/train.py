@@ -9,6 +9,7 @@ import dataclasses
 import json
 import os
 import time
+from collections.abc import Callable
 
 import keras
 import numpy as np
@@ -16,7 +17,8 @@ import tensorflow as tf
 from absl import logging
 
 from divafn_tf import (backbones, callbacks, checkpointing, data, distribute,
-                       evaluation, export, networks, semantics)
+                       evaluation, export, frozen_features, networks,
+                       semantics)
 from divafn_tf.config import RunConfig
 from divafn_tf.errors import UserInputError
 from divafn_tf.model import Divafn
@@ -36,17 +38,34 @@ def image_network_config(config: RunConfig) -> backbones.ImageNetworkConfig:
 
 def build_model(config: RunConfig, class_vectors: np.ndarray,
                 train_labels: np.ndarray, video_feature_dim: int) -> Divafn:
-    """The three networks (DESIGN.md §3) inside a Divafn model."""
+    """The three networks (DESIGN.md §3) inside a Divafn model.
+
+    With frozen lower layers and ``--frozen_cache``, the image and keyframe
+    networks are cut into stems and heads (``frozen_features.py``); the
+    stems are kept in ``model.stems`` and the model trains the heads.
+    """
     image = image_network_config(config)
-    return Divafn(
-        image_net=backbones.build_image_network(image, "image_net"),
-        keyframe_net=backbones.build_image_network(image, "keyframe_net"),
+    networks_ = {
+        "f": (backbones.build_image_network(image, "image_net")
+              if config.images else None),
+        "h": backbones.build_image_network(image, "keyframe_net"),
+    }
+    cut = {}
+    if config.frozen_cache and config.train_image_layers != "all":
+        cut = {m: frozen_features.split_frozen(net)
+               for m, net in networks_.items() if net is not None}
+        cut = {m: pair for m, pair in cut.items() if pair is not None}
+    model = Divafn(
+        image_net=networks_["f"], keyframe_net=networks_["h"],
         video_net=networks.build_video_mlp(video_feature_dim,
                                            config.video_hidden, config.d),
         class_vectors=class_vectors, train_labels=train_labels,
         weights=ObjectiveWeights(a=config.a, b=config.b, c=config.c,
                                  beta=config.beta, lam=config.lam),
-        bank_dtype=config.bank_dtype)
+        bank_dtype=config.bank_dtype,
+        heads={m: head for m, (_, head) in cut.items()})
+    model.stems = {m: stem for m, (stem, _) in cut.items()}
+    return model
 
 
 def load_class_vectors(path: str, class_names: list[str]) -> np.ndarray:
@@ -105,23 +124,133 @@ def split(pool: data.Pool, class_vectors: np.ndarray, ratio: float,
     return experiment
 
 
+@dataclasses.dataclass
+class Inputs:
+    """What the model reads in one run, as pixels or as frozen features.
+
+    ``ordered_triplets``: the training triplets in bank order (for
+    ``fill_banks``); ``train_videos``, ``test_videos``: the videos in split
+    order (keyframes or keyframe features, video_feature, label);
+    ``training(initial_epoch)``: the shuffled epochs from there on.
+    """
+
+    ordered_triplets: tf.data.Dataset
+    train_videos: tf.data.Dataset
+    test_videos: tf.data.Dataset
+    training: Callable[[int], tf.data.Dataset]
+
+
 def video_datasets(config: RunConfig, experiment: Experiment
                    ) -> tuple[tf.data.Dataset, tf.data.Dataset]:
-    """(training videos, test videos), batched, in split order."""
+    """(training videos, test videos) as pixels, batched, in split order."""
     return tuple(data.video_dataset(experiment.pool, videos, config.image_size,
                                     config.batch_size)
                  for videos in (experiment.train_set, experiment.test_set))
 
 
+def pixel_inputs(config: RunConfig, experiment: Experiment,
+                 drop_remainder: bool) -> Inputs:
+    """Inputs that carry pixels: every network runs in full."""
+    pool, train_set, batch = experiment.pool, experiment.train_set, config.batch_size
+    train_videos, test_videos = video_datasets(config, experiment)
+    return Inputs(
+        ordered_triplets=data.ordered_triplets(pool, train_set,
+                                               config.image_size, batch),
+        train_videos=train_videos, test_videos=test_videos,
+        training=lambda initial_epoch: data.training_dataset(
+            pool, train_set, config.image_size, batch, config.seed,
+            config.cache, drop_remainder=drop_remainder, epochs=config.epochs,
+            initial_epoch=initial_epoch))
+
+
+def frozen_inputs(config: RunConfig, experiment: Experiment, model: Divafn,
+                  drop_remainder: bool, cache_dir: str | None) -> Inputs:
+    """Inputs that carry the stems' outputs (``frozen_features.py``).
+
+    The stems run once here over the training images and keyframes and the
+    test keyframes; the arrays stay in memory unless they exceed
+    ``frozen_features.MEMORY_LIMIT_BYTES`` and ``cache_dir`` is given.
+    """
+    start = time.perf_counter()
+    pool, train_set, batch = experiment.pool, experiment.train_set, config.batch_size
+    n = len(train_set)
+    pixels = data.ordered_triplets(pool, train_set, config.image_size, batch)
+    test_pixels = video_datasets(config, experiment)[1]
+    per_video = int(pool.builder.info.features["keyframes"].shape[0])
+    total = sum(frozen_features.estimated_bytes(stem, count) for stem, count in
+                [(s, n * (1 if m == "f" else per_video))
+                 for m, s in model.stems.items()]
+                + [(model.stems["h"], len(experiment.test_set) * per_video)])
+    on_disk = cache_dir is not None and total > frozen_features.MEMORY_LIMIT_BYTES
+    if on_disk:
+        os.makedirs(cache_dir, exist_ok=True)
+    path = (lambda name: os.path.join(cache_dir, f"{name}.npy")) if on_disk \
+        else (lambda name: None)
+    arrays = {"video_feature": np.concatenate(
+                  [b["video_feature"].numpy() for b in pixels]),
+              "label": train_set.labels.astype(np.int64),
+              "index": np.arange(n, dtype=np.int64)}
+    keys = {"f": ("image", "image_features"),
+            "h": ("keyframes", "keyframe_features")}
+    for m, stem in model.stems.items():
+        source, name = keys[m]
+        arrays[name] = frozen_features.stem_outputs(stem, pixels, source, n,
+                                                    path(f"train_{name}"))
+    if "f" not in model.stems and model.has_images:
+        arrays["image"] = np.concatenate([b["image"].numpy() for b in pixels])
+    test_arrays = {
+        "keyframe_features": frozen_features.stem_outputs(
+            model.stems["h"], test_pixels, "keyframes",
+            len(experiment.test_set), path("test_keyframe_features")),
+        "video_feature": np.concatenate(
+            [b["video_feature"].numpy() for b in test_pixels]),
+        "label": experiment.test_set.labels.astype(np.int64)}
+    logging.info("Frozen layers computed once for %d training triplets and %d "
+                 "test videos in %.1f s (%.0f MiB, %s)", n,
+                 len(experiment.test_set), time.perf_counter() - start,
+                 total / 2 ** 20, "on disk" if on_disk else "in memory")
+
+    def ordered(values: dict, count: int) -> tf.data.Dataset:
+        return tf.data.Dataset.range(count).batch(batch).map(
+            frozen_features.gather_rows(values)).prefetch(tf.data.AUTOTUNE)
+
+    video_keys = ("keyframe_features", "video_feature", "label")
+    return Inputs(
+        ordered_triplets=ordered(arrays, n),
+        train_videos=ordered({k: arrays[k] for k in video_keys}, n),
+        test_videos=ordered(test_arrays, len(experiment.test_set)),
+        training=lambda initial_epoch: data.shuffled_epochs(
+            tf.data.Dataset.range(n), n, batch, config.seed, drop_remainder,
+            config.epochs, initial_epoch,
+            map_batch=frozen_features.gather_rows(arrays)))
+
+
+def make_inputs(config: RunConfig, experiment: Experiment, model: Divafn,
+                drop_remainder: bool = False,
+                model_dir: str | None = None) -> Inputs:
+    """Frozen-feature inputs when the model has stems, pixel inputs otherwise."""
+    if "h" in model.stems:
+        return frozen_inputs(config, experiment, model, drop_remainder,
+                             os.path.join(model_dir, "feature_cache")
+                             if model_dir else None)
+    return pixel_inputs(config, experiment, drop_remainder)
+
+
 def fit(config: RunConfig, experiment: Experiment,
         strategy: tf.distribute.Strategy, log_dir: str | None,
-        checkpoint_dir: str | None = None) -> Divafn:
+        model_dir: str | None = None, inputs: Inputs | None = None
+        ) -> tuple[Divafn, Inputs]:
     """Builds (seeded by ``config.seed``) and trains DIVAFN on a split.
 
     ``log_dir`` receives TensorBoard logs (None: no logs, as in experiments).
-    With ``checkpoint_dir``, the run is saved every ``--checkpoint_every``
-    epochs and, if a checkpoint is there, resumed from it
-    (``checkpointing.py``).
+    With ``model_dir``, the run is saved under ``<model_dir>/checkpoints``
+    every ``--checkpoint_every`` epochs and, if a checkpoint is there,
+    resumed from it (``checkpointing.py``); a large frozen-feature cache goes
+    to ``<model_dir>/feature_cache``. ``inputs`` made for another model of
+    the same image networks and split (the experiments' methods) are used
+    as they are instead of computing them again. Returns the model with its
+    final W
+    (solved from fresh inference-mode banks) and the inputs it read.
     """
     replicas = strategy.num_replicas_in_sync
     if config.batch_size % replicas:
@@ -129,10 +258,11 @@ def fit(config: RunConfig, experiment: Experiment,
             f"--batch_size={config.batch_size} must be a multiple of the "
             f"{replicas} replicas of --strategy={config.strategy}: each replica "
             f"takes an equal share of the global batch")
-    pool, train_set = experiment.pool, experiment.train_set
+    train_set = experiment.train_set
     # Seeded here, after the dataset is loaded: building it (first use)
     # draws random numbers, which must not change the initial weights.
     keras.utils.set_random_seed(config.seed)
+    checkpoint_dir = os.path.join(model_dir, "checkpoints") if model_dir else None
     with strategy.scope():
         model = build_model(config, experiment.class_vectors, train_set.labels,
                             experiment.video_dim)
@@ -143,14 +273,17 @@ def fit(config: RunConfig, experiment: Experiment,
                      write_directory=distribute.worker_dir(checkpoint_dir))
                  if checkpoint_dir else None)
     epochs_done = saver.restore() if saver else 0
-    batch = config.batch_size
-    train_videos, test_videos = video_datasets(config, experiment)
+    drop_remainder = replicas > 1
+    inputs = inputs or make_inputs(config, experiment, model, drop_remainder,
+                                   model_dir)
+    refresh = lambda: model.fill_banks(inputs.ordered_triplets)  # noqa: E731
     if epochs_done == 0:
-        callbacks.initialize_banks(model, data.ordered_triplets(
-            pool, train_set, config.image_size, batch))
+        refresh()
     w_update = callbacks.AutoencoderWeightsUpdate(
         experiment.class_vectors, train_set.labels, config.beta, config.lam,
-        config.w_solver, config.w_update_every, epochs_done=epochs_done)
+        config.w_solver, config.w_update_every, epochs_done=epochs_done,
+        refresh=refresh, refresh_every=config.bank_refresh_every,
+        standardize_features=config.standardize)
     fit_callbacks = [w_update, callbacks.StopOnNonFiniteLoss(saver)]
     if saver is not None:
         fit_callbacks.append(checkpointing.SaveCheckpoint(
@@ -158,7 +291,7 @@ def fit(config: RunConfig, experiment: Experiment,
     if log_dir is not None:
         log_dir = distribute.worker_dir(log_dir)
         fit_callbacks += [
-            callbacks.PeriodicEvaluation(train_videos, test_videos,
+            callbacks.PeriodicEvaluation(inputs.train_videos, inputs.test_videos,
                                          config.eval_every, config.svm_c,
                                          config.seed),
             callbacks.TrainingExtras(os.path.join(log_dir, "extras"),
@@ -168,18 +301,27 @@ def fit(config: RunConfig, experiment: Experiment,
     if epochs_done >= config.epochs:
         w_update.set_model(model)
         w_update.on_train_end()
-        return model
-    drop_remainder = replicas > 1
-    model.fit(data.training_dataset(
-                  pool, train_set, config.image_size, batch, config.seed,
-                  config.cache, drop_remainder=drop_remainder,
-                  epochs=config.epochs, initial_epoch=epochs_done),
+        return model, inputs
+    model.fit(inputs.training(epochs_done),
               epochs=config.epochs, initial_epoch=epochs_done,
-              steps_per_epoch=data.steps_per_epoch(len(train_set), batch,
+              steps_per_epoch=data.steps_per_epoch(len(train_set),
+                                                   config.batch_size,
                                                    drop_remainder),
               callbacks=fit_callbacks, shuffle=False,
               verbose=2 if log_dir is not None else 0)
-    return model
+    return model, inputs
+
+
+def untrained_keyframe_features(config: RunConfig, experiment: Experiment,
+                                inputs: Inputs
+                                ) -> tuple[np.ndarray, np.ndarray]:
+    """h of the training and test videos by the keyframe network as DIVAFN
+    starts it (same seed): KVC's keyframe feature (DESIGN.md §6)."""
+    keras.utils.set_random_seed(config.seed)
+    untrained = build_model(config, experiment.class_vectors,
+                            experiment.train_set.labels, experiment.video_dim)
+    return tuple(evaluation.embed_videos(untrained, videos).h
+                 for videos in (inputs.train_videos, inputs.test_videos))
 
 
 def run(config: RunConfig,
@@ -190,20 +332,25 @@ def run(config: RunConfig,
     chief = distribute.is_chief()
     pool, class_vectors = load_dataset(config)
     experiment = split(pool, class_vectors, config.train_ratio, config.seed)
-    model = fit(config, experiment, strategy,
-                os.path.join(config.model_dir, "logs"),
-                os.path.join(config.model_dir, "checkpoints"))
+    model, inputs = fit(config, experiment, strategy,
+                        os.path.join(config.model_dir, "logs"), config.model_dir)
 
-    logging.info("Evaluating: SVM on eq. (25) features and on the video feature")
-    train_videos, test_videos = video_datasets(config, experiment)
-    train = evaluation.embed_videos(model, train_videos)
-    test = evaluation.embed_videos(model, test_videos)
+    logging.info("Evaluating: SVM on eq. (25) features, on the video feature, "
+                 "and KVC")
+    train = evaluation.embed_videos(model, inputs.train_videos)
+    test = evaluation.embed_videos(model, inputs.test_videos)
     svm, divafn_accuracy = evaluation.divafn_svm(model, train, test,
                                                  config.svm_c, config.seed)
     svm_accuracy = evaluation.video_only_svm(train, test, config.svm_c,
                                              config.seed)
+    kvc_train, kvc_test = untrained_keyframe_features(config, experiment, inputs)
+    kvc_accuracy = evaluation.concatenation_svm(
+        (kvc_train, train.raw_features), train.labels,
+        (kvc_test, test.raw_features), test.labels, config.svm_c, config.seed)
     results = {
-        "accuracy": {"divafn": divafn_accuracy, "svm": svm_accuracy},
+        "accuracy": {"divafn": divafn_accuracy, "svm": svm_accuracy,
+                     "kvc": kvc_accuracy},
+        "likelihood": evaluation.likelihood_check(model),
         "num_train": len(experiment.train_set),
         "num_test": len(experiment.test_set),
         "num_classes": pool.num_classes,

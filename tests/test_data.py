@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 import tiny_model
-from divafn_tf import callbacks, data
+from divafn_tf import data
 from divafn_tf.errors import UserInputError
 
 
@@ -98,13 +98,12 @@ def test_each_epoch_has_its_own_order_and_a_resumed_run_sees_the_same(pool):
     assert data.steps_per_epoch(24, 5, drop_remainder=True) == 4
 
 
-def test_initialize_banks_rejects_triplets_out_of_bank_order():
+def test_fill_banks_rejects_triplets_out_of_bank_order():
     model = tiny_model.build()
     triplets = tiny_model.triplets()
     shuffled = {k: v[::-1] for k, v in triplets.items()}
     with pytest.raises(ValueError, match="bank order"):
-        callbacks.initialize_banks(
-            model, tf.data.Dataset.from_tensor_slices(shuffled).batch(8))
+        model.fill_banks(tf.data.Dataset.from_tensor_slices(shuffled).batch(8))
 
 
 def test_missing_manual_dir_is_reported_with_the_layout(tmp_path):

@@ -1,6 +1,7 @@
 """The experiments runner on the tiny synthetic dataset: rows, tables, HParams, resume."""
 import csv
 import glob
+import types
 
 import pytest
 import tensorflow as tf
@@ -10,7 +11,7 @@ from divafn_tf.config import RunConfig
 from divafn_tf.errors import UserInputError
 
 METHODS = ["svm", "baseline", "finetuned", "kvc", "diva", "divf", "divafn",
-           "coral"]
+           "divafn_no_images", "coral"]
 
 
 def _tiny(data_dir) -> RunConfig:
@@ -74,19 +75,23 @@ class _Stop(Exception):
     """Ends a method right after it asked for training."""
 
 
-def test_diva_trains_without_the_autoencoders(tmp_path, monkeypatch):
+def test_diva_and_no_images_train_what_they_say(tmp_path, monkeypatch):
+    """diva: β = λ = 0; divafn_no_images: --noimages, all else as divafn."""
     seen = []
 
-    def record(config, *args):
-        seen.append((config.beta, config.lam))
+    def record(config, *args, **kwargs):
+        seen.append((config.beta, config.lam, config.images))
         raise _Stop
 
     monkeypatch.setattr(train, "fit", record)
     config = _tiny(tmp_path)
-    for method in (experiments._diva, experiments._divafn):
+    feats = types.SimpleNamespace(inputs=None)
+    for method in (experiments._diva, experiments._divafn,
+                   experiments._divafn_no_images):
         with pytest.raises(_Stop):
-            method(config, None, None)
-    assert seen == [(0.0, 0.0), (config.beta, config.lam)]
+            method(config, None, feats)
+    assert seen == [(0.0, 0.0, True), (config.beta, config.lam, True),
+                    (config.beta, config.lam, False)]
 
 
 def test_sweeps_and_repeats_plan_the_papers_settings():

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 import tiny_model
-from divafn_tf import callbacks
+
 
 HERE = os.path.dirname(__file__)
 
@@ -18,7 +18,7 @@ def test_j_decreases_over_epochs(bank_dtype):
     model = tiny_model.build(optimizer="adam", learning_rate=3e-3,
                              bank_dtype=bank_dtype)
     data = tf.data.Dataset.from_tensor_slices(tiny_model.triplets()).batch(8)
-    callbacks.initialize_banks(model, data)
+    model.fill_banks(data)
     history = model.fit(data.shuffle(64, seed=0), epochs=10, verbose=0).history
     j = history["J"]
     assert np.all(np.isfinite(j))

@@ -39,7 +39,7 @@ def test_hundred_epochs_at_the_papers_settings_stay_finite(tmp_path,
 
     monkeypatch.setattr(keras.Model, "fit", fit_with_record)
     pool, vectors = train.load_dataset(config)
-    model = train.fit(config, train.split(pool, vectors, 0.5, 0),
+    model, _ = train.fit(config, train.split(pool, vectors, 0.5, 0),
                       tf.distribute.get_strategy(), None)
     assert len(record.logs) == 100
     for logs in record.logs:

@@ -88,7 +88,7 @@ def train_and_save(devices: int, steps_epochs: int, out: str) -> None:
     with strategy.scope():
         model = build()
     ordered = tf.data.Dataset.from_tensor_slices(data).batch(8)
-    callbacks.initialize_banks(model, ordered)
+    model.fill_banks(ordered)
     model.fit(ordered, epochs=steps_epochs, verbose=0)
     np.savez(out, bank_f=model.bank_f.numpy(), bank_h=model.bank_h.numpy(),
              bank_g=model.bank_g.numpy(),

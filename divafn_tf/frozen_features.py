@@ -1,0 +1,134 @@
+"""Frozen layers computed once: the image and keyframe networks cut in two.
+
+With ``--train_image_layers=top`` or ``from:<layer>`` the lower part of the
+image and keyframe networks never changes in training, yet without a cache
+every epoch would run it again on every image and keyframe. Here each
+network is cut at its first trainable layer into a *stem* (the frozen part,
+pixels → features) and a *head* (the trainable part, features → d), with
+head(stem(x)) = network(x) and the layers shared, so training the head
+trains the network. The stem runs once over the training images, the
+training keyframes and the test keyframes; training, the bank refreshes,
+evaluation and KVC then run only the heads. The exported SavedModel keeps
+the whole network (pixels in).
+
+Frozen BatchNorm layers run in inference mode either way (Keras 3), so the
+cached and uncached runs compute the same function and, with the same
+batches, train identically (``tests/test_frozen_features.py``).
+
+The features are held in memory; a cache larger than
+``MEMORY_LIMIT_BYTES`` is written as ``.npy`` files under
+``<model_dir>/feature_cache/`` and read back by memory map.
+"""
+from __future__ import annotations
+
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+MEMORY_LIMIT_BYTES = 4 * 2 ** 30
+
+
+def _is_model(layer) -> bool:
+    return isinstance(layer, keras.Model)
+
+
+def _compose(first: keras.Model, second: keras.Model) -> keras.Model:
+    """second ∘ first as one functional model (layers shared)."""
+    inputs = keras.Input(first.input.shape[1:], dtype=first.input.dtype)
+    return keras.Model(inputs, second(first(inputs)))
+
+
+def split_frozen(network: keras.Model) -> tuple[keras.Model, keras.Model] | None:
+    """(stem, head) of a network at its first layer with trainable weights.
+
+    Nested models (a keras.applications backbone inside the network) are
+    cut inside when their own first trainable layer is inside them. Returns
+    None when nothing before that layer has weights (nothing to cache) or
+    when the graph cannot be cut at one tensor (a later layer also reads an
+    earlier tensor, as inside a residual block).
+    """
+    layers = [l for l in network.layers
+              if not isinstance(l, keras.layers.InputLayer)]
+    first = next((i for i, l in enumerate(layers) if l.trainable_weights), None)
+    if first is None:
+        return None
+    boundary = layers[first]
+    try:
+        if _is_model(boundary) and boundary.non_trainable_weights:
+            inner = split_frozen(boundary)
+            if inner is None:
+                return None
+            before = keras.Model(network.input, boundary.input)
+            after = keras.Model(boundary.output, network.output)
+            stem, head = _compose(before, inner[0]), _compose(inner[1], after)
+        else:
+            if not any(l.weights for l in layers[:first]):
+                return None
+            stem = keras.Model(network.input, boundary.input)
+            head = keras.Model(boundary.input, network.output)
+    except ValueError as e:     # a disconnected graph: no single cut tensor
+        logging.warning("%s: the frozen layers cannot be cut off at %s (%s); "
+                        "they run in every step", network.name, boundary.name, e)
+        return None
+    return stem, head
+
+
+def stem_outputs(stem: keras.Model, batches: tf.data.Dataset, key: str,
+                 count: int, out_path: str | None = None) -> np.ndarray:
+    """The stem's output for ``batch[key]`` of every batch, in order.
+
+    ``key`` "image" gives [count, ...]; "keyframes" ([B, K, S, S, 3]) gives
+    [count, K, ...]. With ``out_path`` the rows go straight into a ``.npy``
+    file there (written under a temporary name, then renamed) and come back
+    memory-mapped, so the cache never has to fit in memory.
+    """
+    values, row = None, 0
+    tmp = f"{out_path}.tmp.npy" if out_path else None
+    for batch in batches:
+        pixels = batch[key]
+        flat = tf.reshape(pixels, tf.concat([[-1], tf.shape(pixels)[-3:]], 0))
+        out = stem(flat, training=False)
+        out = tf.reshape(out, tf.concat([tf.shape(pixels)[:-3],
+                                         tf.shape(out)[1:]], 0)).numpy()
+        if values is None:
+            shape = (count, *out.shape[1:])
+            values = (np.empty(shape, np.float32) if tmp is None else
+                      np.lib.format.open_memmap(tmp, "w+", np.float32, shape))
+        values[row:row + len(out)] = out
+        row += len(out)
+    if values is None or row != count:
+        raise ValueError(f"stem_outputs: expected {count} rows, got {row}")
+    if tmp is None:
+        return values
+    values.flush()
+    del values
+    os.replace(tmp, out_path)
+    return np.load(out_path, mmap_mode="r")
+
+
+def estimated_bytes(stem: keras.Model, count: int) -> int:
+    """Bytes of ``count`` float32 stem outputs."""
+    return 4 * count * int(np.prod(stem.output.shape[1:]))
+
+
+def gather_rows(arrays: dict[str, np.ndarray]):
+    """A tf.data map function: a batch of row indices → those rows of each array.
+
+    In-memory arrays become constants of the graph; memory-mapped ones are
+    read with ``tf.numpy_function``.
+    """
+    in_memory = {k: tf.constant(v) for k, v in arrays.items()
+                 if not isinstance(v, np.memmap)}
+    mapped = {k: v for k, v in arrays.items() if isinstance(v, np.memmap)}
+
+    def gather(index):
+        rows = {k: tf.gather(v, index) for k, v in in_memory.items()}
+        for k, v in mapped.items():
+            rows[k] = tf.numpy_function(
+                lambda i, v=v: np.asarray(v[i]), [index], tf.float32)
+            rows[k].set_shape([None, *v.shape[1:]])
+        return rows
+    return gather
