@@ -183,6 +183,7 @@ def load_word_vectors(path: str | os.PathLike,
     """
     path = os.fspath(path)
     found = word_vector_format(path)
+    told = binary is None and no_header is None
     if binary is None:
         binary = found == "binary"
     if binary:
@@ -193,15 +194,53 @@ def load_word_vectors(path: str | os.PathLike,
     elif no_header is None:
         no_header = found == "glove"
     expected = "binary" if binary else "glove" if no_header else "text"
+    ragged = "" if binary else _ragged_row(path, no_header)
+    if ragged:   # gensim would broadcast a one-number row to every dimension
+        raise _format_error(path, expected, found, told, ragged)
     try:
         return KeyedVectors.load_word2vec_format(path, binary=binary,
                                                  no_header=no_header)
     except (ValueError, EOFError, UnicodeDecodeError, IndexError) as e:
-        looks = ("" if found == expected else
-                 f"; its content looks like {_FORMAT_NAMES[found]}")
-        raise SemanticsError(
-            f"{path}: expected {_FORMAT_NAMES[expected]} word vectors, cannot "
-            f"read it ({e}){looks}") from None
+        raise _format_error(path, expected, found, told, str(e)) from None
+
+
+def _format_error(path: str, expected: str, found: str, told: bool,
+                  reason: str) -> SemanticsError:
+    """The error of a word-vector file not in the ``expected`` format;
+    ``told``: the format was told from the content (``found``)."""
+    if told:
+        return SemanticsError(
+            f"{path}: expected word vectors (word2vec binary or text, or GloVe "
+            f"text); read as {_FORMAT_NAMES[expected]} (told by its first "
+            f"line), it fails: {reason}")
+    looks = ("" if found == expected else
+             f"; its content looks like {_FORMAT_NAMES[found]}")
+    return SemanticsError(f"{path}: expected {_FORMAT_NAMES[expected]} word "
+                          f"vectors, cannot read it ({reason}){looks}")
+
+
+def _ragged_row(path: str, no_header: bool) -> str:
+    """"line N: ..." of the first text row that is not UTF-8 or whose width
+    differs from the header's dimension (or, without header, from the first
+    row's); "" if every row agrees."""
+    width = None
+    with gensim_utils.open(path, "rb") as fin:
+        for number, raw in enumerate(fin, start=1):
+            try:
+                fields = raw.decode("utf-8").split()
+            except UnicodeDecodeError:
+                return f"line {number}: expected UTF-8 text, got other bytes"
+            if number == 1 and not no_header:
+                if not _is_header(fields):
+                    return (f"line 1: expected '<count> <dim>', got "
+                            f"{' '.join(fields[:3])!r}")
+                width = int(fields[1])
+            elif width is None:
+                width = len(fields) - 1
+            elif len(fields) - 1 != width:
+                return (f"line {number}: expected a word and {width} numbers, "
+                        f"got {len(fields)} fields")
+    return ""
 
 
 # --------------------------------------------------------------------------
@@ -531,6 +570,13 @@ _WORD_VECTOR_HINT = (" (it looks like a word-vector file, one word a line: "
                      "not as class vectors)")
 
 
+def _looks_like_word_vectors(rows: Sequence[tuple[int, list[str]]],
+                             num_classes: int) -> bool:
+    """Whether text rows look like a word-vector file: far more rows (over
+    1,000 and 10 per class) than a class table has."""
+    return len(rows) > max(1000, 10 * num_classes)
+
+
 def _missing_classes_error(path: str, class_names: Sequence[str],
                            found: set[int], extra: Sequence[str]
                            ) -> SemanticsError:
@@ -543,8 +589,6 @@ def _missing_classes_error(path: str, class_names: Sequence[str],
         message += (f" (rows of unknown classes: "
                     f"{', '.join(map(repr, extra[:10]))}"
                     + (" ...)" if len(extra) > 10 else ")"))
-    if len(extra) > 10 * len(class_names):
-        message += _WORD_VECTOR_HINT
     return SemanticsError(message)
 
 
@@ -603,7 +647,7 @@ def load_attribute_vectors(path: str | os.PathLike,
         unreadable file.
     """
     path = os.fspath(path)
-    index = class_index(class_names, path)
+    class_index(class_names, path)           # ambiguous class names: an error
     if _format_suffix(path) == ".npy":
         return _load_npy(path, class_names)
     rows, is_csv = _read_attribute_text(path)
@@ -613,6 +657,19 @@ def load_attribute_vectors(path: str | os.PathLike,
     if _is_header(rows[0][1]):
         raise SemanticsError(f"{path}: line {rows[0][0]}: a word2vec "
                              f"'<count> <dim>' line{_WORD_VECTOR_HINT}")
+    try:
+        return _parse_rows(path, rows, is_csv, class_names)
+    except SemanticsError as e:
+        if _looks_like_word_vectors(rows, len(class_names)):
+            raise SemanticsError(f"{e}{_WORD_VECTOR_HINT}") from None
+        raise
+
+
+def _parse_rows(path: str, rows: list[tuple[int, list[str]]], is_csv: bool,
+                class_names: Sequence[str]) -> np.ndarray:
+    """The unit-L2 class rows of a text/CSV file's data lines (rows named
+    by class or bare, in class order; ``load_attribute_vectors``)."""
+    index = class_index(class_names, path)
     named = not _is_number(rows[0][1][0])
     width_line = None
     width = None

@@ -440,7 +440,7 @@ def test_whitespace_file_with_a_comma_in_a_comment_or_name(tmp_path):
 
 def test_glove_file_given_as_class_vectors_says_what_it_is(tmp_path):
     rng = np.random.default_rng(0)
-    words = {f"w{i}": rng.normal(size=4) for i in range(40)}
+    words = {f"w{i}": rng.normal(size=4) for i in range(1100)}
     words[","] = rng.normal(size=4)            # GloVe has a row for ","
     words["yoyo"] = rng.normal(size=4)
     path = _write_glove(tmp_path / "glove.6B.4d.txt", words)
@@ -448,6 +448,12 @@ def test_glove_file_given_as_class_vectors_says_what_it_is(tmp_path):
                        match=r"glove\.6B\.4d\.txt: expected a row for every "
                        r"class; 2 missing: 'ApplyEyeMakeup', 'PlayingDaf'.*"
                        r"looks like a word-vector file.*--word_vectors"):
+        semantics.load_class_vectors(path, CLASSES)
+    words["1"] = rng.normal(size=4)            # and rows of numbers
+    path = _write_glove(tmp_path / "glove.6B.4d.txt", words)
+    with pytest.raises(semantics.SemanticsError,
+                       match=r"line 1103: expected a class name first.*"
+                       r"looks like a word-vector file"):
         semantics.load_class_vectors(path, CLASSES)
 
 
@@ -508,8 +514,21 @@ def test_wrong_format_word_vectors_are_one_sentence(tmp_path, vectors):
         semantics.load_word_vectors(glove, binary=True)
     ragged = _write(tmp_path / "ragged.txt", "the 0.1 0.2 0.3\nof 0.4 0.5\n")
     with pytest.raises(semantics.SemanticsError,
-                       match=r"ragged\.txt: expected GloVe text"):
+                       match=r"ragged\.txt: expected word vectors .*read as "
+                       r"GloVe text .*line 2: expected a word and 3 numbers, "
+                       r"got 3 fields"):
         semantics.load_word_vectors(ragged)
+    header = _write(tmp_path / "header.vec", "2 3\nthe 0.1 0.2 0.3\nof 0.4\n")
+    with pytest.raises(semantics.SemanticsError,
+                       match=r"header\.vec: .*read as text word2vec .*line 3: "
+                       r"expected a word and 3 numbers, got 2 fields"):
+        semantics.load_word_vectors(header)
+    jpeg = tmp_path / "vectors.bin"
+    jpeg.write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4)
+    with pytest.raises(semantics.SemanticsError,
+                       match=r"vectors\.bin: expected word vectors \(word2vec "
+                       r"binary or text, or GloVe text\).*line 1: expected UTF-8 text"):
+        semantics.load_word_vectors(jpeg)
     with pytest.raises(semantics.SemanticsError,
                        match=r"absent\.bin: cannot open the word-vector file"):
         semantics.load_word_vectors(tmp_path / "absent.bin")
