@@ -111,7 +111,9 @@ def test_b2u_builds_with_glove_and_the_ucf101_phrases(tmp_path, glove_file):
     other = tmp_path / "other.txt"
     other.write_text(glove_file.read_text().replace("0", "1", 1))
     with pytest.raises(RawDataError,
-                       match="this dataset was built with word_vectors"):
+                       match=r"this dataset was built with word_vectors "
+                       r"glove\.6B\.50d\.txt \([0-9,]+ bytes, SHA-256 "
+                       r"[0-9a-f]{12}\.\.\.\), not .*other\.txt"):
         _prepare(tmp_path / "data", manual, word_vectors=str(other))
 
 

@@ -264,6 +264,12 @@ def file_identity(path: Path) -> dict[str, str | int]:
             "sha256": digest.hexdigest()}
 
 
+def _describe(identity: dict[str, str | int]) -> str:
+    """A ``file_identity`` for people: name, size and SHA-256 prefix."""
+    return (f"{identity['file']} ({identity['bytes']:,} bytes, SHA-256 "
+            f"{identity['sha256'][:12]}...)")
+
+
 def _oov_hint(error: semantics.OutOfVocabularyError, class_names: list[str],
               phrases: list[str], oov: str) -> str:
     """What a user can do about the words ``error`` lists, under ``oov``."""
@@ -379,7 +385,8 @@ class Divafn(tfds.core.GeneratorBasedBuilder):
             if path is None:
                 continue
             if built.get(option) != file_identity(path):
-                was = built.get(option) or "the config's default"
+                was = (_describe(built[option]) if built.get(option)
+                       else "the config's default")
                 raise RawDataError(
                     f"{self.data_dir}: this dataset was built with {option} "
                     f"{was}, not {path}; build into another --data_dir, or "
