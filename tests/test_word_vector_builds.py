@@ -133,11 +133,11 @@ def test_class_vectors_at_build_time_need_no_word_vectors(tmp_path):
 
 @pytest.mark.parametrize("oov, expected, absent", [
     ("error", ["1 word(s) missing from the word vectors", "glove.6B.50d.txt",
-               "'skijet' in \"skijet\"", "--phrases=ucf101", "--oov=skip_word"],
-     []),
-    ("skip_word", ["--oov=skip_word cannot help: no word is left for class(es) "
-                   "'Skijet'", "--phrases=ucf101", "--class_vectors=FILE"],
-     ["build with oov"]),
+               "'skijet' in \"skijet\"", "give 'Skijet' a phrase",
+               "--phrases=ucf101", "--oov=skip_word"], []),
+    ("skip_word", ["--oov=skip_word cannot help: no word is left for "
+                   "'Skijet'; give 'Skijet' a phrase", "--phrases=ucf101",
+                   "--class_vectors=FILE"], ["build with oov"]),
 ])
 def test_a_class_without_words_names_it_and_the_remedy(tmp_path, glove_file,
                                                        oov, expected, absent):
@@ -182,4 +182,4 @@ def test_cli_a_class_without_words_is_one_sentence(tmp_path, glove_file):
     errors = [line for line in proc.stderr.splitlines()
               if line.startswith("error: ")]
     assert len(errors) == 1 and "Traceback" not in proc.stderr
-    assert "no word is left for class(es) 'Skijet'" in errors[0]
+    assert "no word is left for 'Skijet'" in errors[0]

@@ -272,18 +272,18 @@ def _describe(identity: dict[str, str | int]) -> str:
 
 def _oov_hint(error: semantics.OutOfVocabularyError, class_names: list[str],
               phrases: list[str], oov: str) -> str:
-    """What a user can do about the words ``error`` lists, under ``oov``."""
-    remedy = ("a phrase whose words have vectors with a phrase table "
-              "(--phrases=FILE.json, or the shipped --phrases=ucf101 / "
-              "--phrases=hmdb51) or their vectors with --class_vectors=FILE")
+    """What a user can do about the classes whose words ``error`` lists."""
+    missing = {phrase for _, phrase in error.missing}
+    names = ", ".join(repr(n) for n, p in zip(class_names, phrases)
+                      if p in missing)
+    remedy = (f"give {names} a phrase whose words have vectors with a phrase "
+              "table (--phrases=FILE.json, or the shipped --phrases=ucf101 / "
+              "--phrases=hmdb51) or class vectors with --class_vectors=FILE")
     if oov == "skip_word":
-        missing = {phrase for _, phrase in error.missing}
-        names = [n for n, p in zip(class_names, phrases) if p in missing]
-        return (f"; --oov=skip_word cannot help: no word is left for class(es) "
-                f"{', '.join(map(repr, names))}; give them {remedy}")
-    return (f" (give those classes {remedy}; or build with oov='skip_word', "
-            f"flag --oov=skip_word, to leave such words out of the class "
-            f"vectors)")
+        return (f"; --oov=skip_word cannot help: no word is left for "
+                f"{names}; {remedy}")
+    return (f" ({remedy}; or build with oov='skip_word', flag "
+            f"--oov=skip_word, to leave such words out of the class vectors)")
 
 
 class Divafn(tfds.core.GeneratorBasedBuilder):
