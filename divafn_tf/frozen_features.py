@@ -35,6 +35,13 @@ def _is_model(layer) -> bool:
     return isinstance(layer, keras.Model)
 
 
+def _frozen(layer) -> bool:
+    """A layer with weights that training leaves alone (``trainable`` off,
+    or a nested model none of whose weights train)."""
+    return bool(layer.weights) and (not layer.trainable or (
+        _is_model(layer) and not layer.trainable_weights))
+
+
 def _compose(first: keras.Model, second: keras.Model) -> keras.Model:
     """second ∘ first as one functional model (layers shared)."""
     inputs = keras.Input(first.input.shape[1:], dtype=first.input.dtype)
@@ -61,15 +68,18 @@ def split_frozen(network: keras.Model) -> tuple[keras.Model, keras.Model] | None
             inner = split_frozen(boundary)
             if inner is None:
                 return None
-            before = keras.Model(network.input, boundary.input)
-            after = keras.Model(boundary.output, network.output)
-            stem, head = _compose(before, inner[0]), _compose(inner[1], after)
+            # The nested model's own input/output tensors belong to its inner
+            # graph; the outer graph reaches it through its neighbours.
+            after = keras.Model(layers[first + 1].input, network.output)
+            stem = inner[0] if first == 0 else _compose(
+                keras.Model(network.input, layers[first - 1].output), inner[0])
+            head = _compose(inner[1], after)
         else:
-            if not any(l.weights for l in layers[:first]):
+            if not any(_frozen(l) for l in layers[:first]):
                 return None
             stem = keras.Model(network.input, boundary.input)
             head = keras.Model(boundary.input, network.output)
-    except ValueError as e:     # a disconnected graph: no single cut tensor
+    except (ValueError, IndexError) as e:   # no single cut tensor
         logging.warning("%s: the frozen layers cannot be cut off at %s (%s); "
                         "they run in every step", network.name, boundary.name, e)
         return None

@@ -68,13 +68,6 @@ def build_model(config: RunConfig, class_vectors: np.ndarray,
     return model
 
 
-def load_class_vectors(path: str, class_names: list[str]) -> np.ndarray:
-    """--class_vectors: a JSON {class: vector} file or an attribute file."""
-    if path.lower().endswith(".json"):
-        return semantics.load_class_vector_file(path, class_names)
-    return semantics.load_attribute_vectors(path, class_names)
-
-
 def make_optimizer(config: RunConfig) -> keras.optimizers.Optimizer:
     """--optimizer: plain SGD (the paper's), SGD with momentum 0.9, or Adam."""
     clip = {"global_clipnorm": config.clip_norm} if config.clip_norm else {}
@@ -106,7 +99,8 @@ def load_dataset(config: RunConfig) -> tuple[data.Pool, np.ndarray]:
     logging.info("Loading %s", config.dataset)
     pool = data.load_pool(config.dataset, config.data_dir, config.manual_dir,
                           config.num_keyframes, config.oov)
-    class_vectors = (load_class_vectors(config.class_vectors, pool.class_names)
+    class_vectors = (semantics.load_class_vectors(config.class_vectors,
+                                                   pool.class_names)
                      if config.class_vectors else pool.class_vectors)
     return pool, class_vectors
 

@@ -142,3 +142,14 @@ def test_beta_lambda_sweep_table_is_a_grid(tmp_path):
     assert "| 0.1 | 50.0 ± 0.0 | 60.0 ± 0.0 |" in ratio_30
     assert "| 1 | 70.0 ± 0.0 |  |" in ratio_30
     assert "| 0.1 | 20.0 ± 0.0 |  |" in text[text.index("Ratio 10%"):]
+
+
+def test_accuracy_plot_is_a_picture_of_the_rows(tiny_run, tmp_path):
+    import matplotlib.image
+    from divafn_tf import plots
+    _, _, rows, _ = tiny_run
+    path = plots.accuracy_plot(rows, METHODS, str(tmp_path / "accuracy.png"),
+                               "tiny")
+    pixels = matplotlib.image.imread(path)
+    assert pixels.shape[:2] == (540, 840)       # 7 × 4.5 in at 120 dpi
+    assert pixels[..., :3].std() > 0.05         # lines and text, not blank

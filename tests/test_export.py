@@ -23,9 +23,13 @@ def test_reloaded_signature_gives_scikit_learn_predictions(exported):
                 video_feature=tf.constant(data["video_feature"]))
     h_g = model({"keyframes": data["keyframes"],
                  "video_feature": data["video_feature"]})
+    # Eq. (25) on h and g standardised with the model's training moments.
+    h, g = ((h_g[m].numpy().astype(np.float64) - getattr(model, f"mean_{m}").numpy())
+            / getattr(model, f"std_{m}").numpy() for m in ("h", "g"))
+    # The moments are the data's, not the identity: h is centred.
+    assert np.abs(h.mean(axis=0)).max() < 1e-3 < np.abs(h_g["h"].numpy().mean(axis=0)).max()
     fused = classifier.fused_features(
-        model.w_h.numpy(), model.w_g.numpy(), model.w_e.numpy(),
-        h_g["h"].numpy().astype(np.float64), h_g["g"].numpy().astype(np.float64))
+        model.w_h.numpy(), model.w_g.numpy(), model.w_e.numpy(), h, g)
     np.testing.assert_allclose(out["fused_feature"], fused, rtol=1e-4, atol=1e-4)
     np.testing.assert_array_equal(out["class_id"], svm.predict(fused))
     np.testing.assert_allclose(out["scores"], svm.decision_function(fused),

@@ -31,7 +31,8 @@ def triplets(seed: int = 0) -> dict:
         label=label, index=np.arange(N))
 
 
-def build(optimizer="sgd", learning_rate=1e-3, bank_dtype="float32"):
+def build(optimizer="sgd", learning_rate=1e-3, bank_dtype="float32",
+          images=True):
     """The tiny model with weights drawn from a fixed numpy RNG (not TF's)."""
     import keras
     from divafn_tf import networks
@@ -41,7 +42,7 @@ def build(optimizer="sgd", learning_rate=1e-3, bank_dtype="float32"):
     cnn = networks.CnnFConfig(image_size=SIZE, width=0.125, fc_units=32,
                               output_dim=D, dropout=0.0)
     rng = np.random.default_rng(123)
-    model = Divafn(networks.build_cnn_f(cnn, "image_net"),
+    model = Divafn(networks.build_cnn_f(cnn, "image_net") if images else None,
                    networks.build_cnn_f(cnn, "keyframe_net"),
                    networks.build_video_mlp(DV, 32, D),
                    class_vectors=rng.normal(size=(CLASSES, K_SEM)),
@@ -49,7 +50,8 @@ def build(optimizer="sgd", learning_rate=1e-3, bank_dtype="float32"):
                    weights=ObjectiveWeights(), bank_dtype=bank_dtype)
     for variable in model.trainable_variables:
         variable.assign(0.05 * rng.normal(size=variable.shape).astype(np.float32))
-    for w in (model.w_f, model.w_h, model.w_g, model.w_e):
+    for w in (model.w_of(name) for name in ("f", "h", "g", "e")
+              if model.w_of(name) is not None):
         w.assign(0.1 * rng.normal(size=w.shape).astype(np.float32))
     opt = (keras.optimizers.SGD(learning_rate) if optimizer == "sgd"
            else keras.optimizers.Adam(learning_rate))
@@ -63,12 +65,15 @@ def export_tiny(export_dir: str, class_names: list[str]):
     Returns (model, svm, triplets, export path).
     """
     import tensorflow as tf
-    from divafn_tf import classifier, evaluation, export
+    from divafn_tf import classifier, evaluation, export, standardize
     model = build()
     data = triplets()
     videos = tf.data.Dataset.from_tensor_slices(
         {k: data[k] for k in ("keyframes", "video_feature", "label")}).batch(8)
     embedded = evaluation.embed_videos(model, videos)
+    # Standardised fusion (standardize.py), as a trained model exports it.
+    for modality, values in (("h", embedded.h), ("g", embedded.g)):
+        model.set_moments(modality, standardize.moments_of(values))
     svm = classifier.train_linear_svm(evaluation.fused(model, embedded),
                                       embedded.labels)
     path = export.export_saved_model(model, svm, class_names, SIZE, DV,
