@@ -10,6 +10,10 @@ two problems of a B→U evaluation: 9,537 training videos of 101 classes with
 mean per class (per-coordinate scale ``--separation / sqrt(dim)``, so the
 classes overlap about as much at either dimension) plus unit Gaussian noise,
 seeded; a test set of ``--test_videos`` from the same means gives accuracy.
+The default separation 5 makes classes that overlap but can be learnt
+(nearest class mean: ~0.7-0.99 at 4 and 6 in 900-d, ~0.35-0.92 in 4,096-d);
+at 1.5 the test accuracy is near chance (0.03) and the dual solver needs
+~2,000 passes per class (many support vectors).
 
 The old solver (LinearSVC's defaults before issue 13: ``dual="auto"``, i.e.
 the primal Newton solver when samples outnumber features, tol 1e-4,
@@ -116,7 +120,7 @@ def main() -> None:
     parser.add_argument("--old_dims", type=int, nargs="*", default=[DIMS[0]],
                         help="dimensions on which to time the old solver's "
                              "binary problem")
-    parser.add_argument("--separation", type=float, default=1.5,
+    parser.add_argument("--separation", type=float, default=5.0,
                         help="class-mean scale (times 1/sqrt(dim))")
     parser.add_argument("--test_videos", type=int, default=3_783,
                         help="test set size (B→U split 1 has 3,783)")
