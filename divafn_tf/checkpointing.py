@@ -42,7 +42,8 @@ STATE_FLAGS = ("dataset", "num_keyframes", "class_vectors", "train_ratio",
                "seed", "image_size", "image_backbone", "cnn_width", "fc_units",
                "video_hidden", "d", "bank_dtype", "optimizer", "batch_size",
                "strategy", "num_cpu_devices", "images", "standardize",
-               "bank_refresh_every", "dropout", "train_image_layers")
+               "bank_refresh_every", "dropout", "train_image_layers",
+               "scale_loss_by_n")
 SETTINGS_FILE = "run_settings.json"
 
 

@@ -39,6 +39,7 @@ class RunConfig:
     beta: float = 0.1
     lam: float = 0.01
     optimizer: str = "sgd"
+    scale_loss_by_n: bool = True
     learning_rate: float = 1e-4
     batch_size: int = 64
     epochs: int = 100

@@ -117,6 +117,12 @@ flags.DEFINE_float("lam", _DEFAULT.lam, "Weight λ of the autoencoders' encoder 
 flags.DEFINE_enum("optimizer", _DEFAULT.optimizer, ["sgd", "momentum", "adam"],
                   "Optimizer of the three networks (paper: plain SGD).")
 flags.DEFINE_float("learning_rate", _DEFAULT.learning_rate, "Learning rate (paper: 1e-4).")
+flags.DEFINE_boolean("scale_loss_by_n", _DEFAULT.scale_loss_by_n,
+                     "Differentiate J / n (n = training triplets), as DCMH "
+                     "divides its gradient by batch x n: a step has the same "
+                     "size at any n. --noscale_loss_by_n: J as printed; plain "
+                     "SGD at lr 1e-4 then diverges from n ~ 1,000 "
+                     "(benchmarks/bench_step_size.py).")
 flags.DEFINE_integer("batch_size", _DEFAULT.batch_size, "Global mini-batch size (paper: 64).",
                      lower_bound=1)
 flags.DEFINE_integer("epochs", _DEFAULT.epochs,

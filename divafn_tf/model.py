@@ -24,6 +24,16 @@ the gradient of AE_E through [h_i; g_i], a term of J (eq. 14) that the
 paper's eqs. (16)-(17) leave out (``objective.batch_objective``).
 Per-sample loss means make the learning rate independent of the batch size.
 
+Each row's likelihood terms sum over the n bank rows, so its gradient grows
+like n. With ``scale_loss_by_n`` (``--scale_loss_by_n``, the default) the
+differentiated loss is L / n, as DCMH divides its gradient by batch × n: a
+step then has the same size at any n, and J's terms keep the paper's
+balance. Measured (``benchmarks/bench_step_size.py``, plain SGD at the
+paper's lr 1e-4): without it the first step changes fc8 by 7 % of its norm
+at n = 150, 60 % at n = 1,000 (NaN within 49 steps) and 5× at n = 9,537
+(B→U; inf within 43 steps); with it, 5-6e-4 at every n, and J falls. The
+logged terms are the unscaled per-row values either way.
+
 Reported metrics are per-sample estimates of the terms of J/n (eq. 14): each
 NLL is the mean of its two one-sided blocks, and ``J`` = a·nll_image_video +
 b·nll_image_keyframe + c·nll_keyframe_video + the four autoencoder terms.
@@ -77,12 +87,14 @@ class Divafn(keras.Model):
                  video_net: keras.Model, class_vectors: np.ndarray,
                  train_labels: np.ndarray, weights: ObjectiveWeights,
                  bank_dtype: str = "float32",
-                 heads: dict[str, keras.Model] | None = None, **kwargs):
+                 heads: dict[str, keras.Model] | None = None,
+                 scale_loss_by_n: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.image_net = image_net
         self.keyframe_net = keyframe_net
         self.video_net = video_net
         self.heads = dict(heads or {})
+        self.scale_loss_by_n = scale_loss_by_n
         self.objective_weights = weights
         self.class_vectors = np.asarray(class_vectors, np.float32)
         self.train_labels = np.asarray(train_labels, np.int32)
@@ -215,6 +227,8 @@ class Divafn(keras.Model):
             # Sum over this replica's rows / global batch: the optimizer sums
             # the gradients over replicas, which gives the global mean.
             loss = tf.reduce_sum(per_row) / global_batch
+            if self.scale_loss_by_n:
+                loss /= float(len(self.train_labels))
         variables = self.trainable_variables
         self.optimizer.apply(tape.gradient(loss, variables), variables)
         self._write_banks(index, out)

@@ -63,7 +63,8 @@ def build_model(config: RunConfig, class_vectors: np.ndarray,
         weights=ObjectiveWeights(a=config.a, b=config.b, c=config.c,
                                  beta=config.beta, lam=config.lam),
         bank_dtype=config.bank_dtype,
-        heads={m: head for m, (_, head) in cut.items()})
+        heads={m: head for m, (_, head) in cut.items()},
+        scale_loss_by_n=config.scale_loss_by_n)
     model.stems = {m: stem for m, (stem, _) in cut.items()}
     return model
 

@@ -254,3 +254,37 @@ def test_split_frozen_inside_a_nested_backbone_and_not_inside_a_residual():
         dataclasses.replace(config, train_layers="from:block6b_dwconv"),
         "keyframe_net")
     assert frozen_features.split_frozen(residual) is None
+
+
+def _first_step_size(n: int, scaled: bool) -> float:
+    """‖ΔW‖/‖W‖ of the video network's last layer after one SGD step at n."""
+    from divafn_tf.model import Divafn
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    labels = np.arange(n) % 4
+    cnn = networks.CnnFConfig(image_size=63, width=0.125, fc_units=16,
+                              output_dim=8, dropout=0.0)
+    model = Divafn(None, networks.build_cnn_f(cnn, "keyframe_net"),
+                   networks.build_video_mlp(6, 16, 8),
+                   class_vectors=rng.normal(size=(4, 5)), train_labels=labels,
+                   weights=objective.ObjectiveWeights(), scale_loss_by_n=scaled)
+    model.compile(optimizer=keras.optimizers.SGD(1e-3))
+    triplets = {
+        "keyframes": rng.integers(0, 256, (n, 1, 63, 63, 3)).astype(np.uint8),
+        "video_feature": (3 * np.eye(6)[labels]
+                          + rng.normal(size=(n, 6))).astype(np.float32),
+        "label": labels, "index": np.arange(n)}
+    model.fill_banks(tf.data.Dataset.from_tensor_slices(triplets).batch(16))
+    kernel = model.video_net.layers[-1].kernel
+    before = kernel.numpy().copy()
+    model.train_on_batch({k: v[:16] for k, v in triplets.items()})
+    return float(np.linalg.norm(kernel.numpy() - before) / np.linalg.norm(before))
+
+
+def test_the_step_size_does_not_grow_with_n_when_the_loss_is_scaled():
+    """--scale_loss_by_n (DCMH's 1/n): the same step at n and 4n; without it
+    the step grows like n (the likelihood sums over the n bank rows)."""
+    scaled = _first_step_size(160, True) / _first_step_size(40, True)
+    unscaled = _first_step_size(160, False) / _first_step_size(40, False)
+    assert 0.6 < scaled < 1.6, scaled
+    assert unscaled > 2.5, unscaled
