@@ -8,7 +8,7 @@ own export path (`divafn_tf.export.export_saved_model`), reloaded with
 [N, 224, 224, 3]) and a 4096-d video feature (float32 [N, 4096]), at batch
 sizes 1 and 64 (``--batch_sizes``).
 
-The model has the paper's full-size networks (DESIGN.md §3), as
+The model has the paper's full-size networks (docs/design.md §3), as
 `divafn_tf.train.build_model` builds them from the default `RunConfig`:
 keyframe network CNN-F (width 1, fc6/fc7 4096, fc8 d = 4096), video network
 fc 8192 ReLU → fc 4096 on a 4096-d C3D-like feature, k = 300, 101 classes,

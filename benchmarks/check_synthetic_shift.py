@@ -10,7 +10,7 @@ training ratio of the pool (10 % by default) and tested on the rest:
 * image->keyframe: trained on the appearance of the training triplets'
   images, tested on keyframes (same number of training samples);
 * all images->keyframe: trained on every image of the pool;
-* image+video->keyframe+video: the paper's "baseline" (DESIGN.md §6) with
+* image+video->keyframe+video: the paper's "baseline" (docs/design.md §6) with
   this appearance feature.
 
 The appearance feature is deliberately simple (432 values): the image

@@ -3,7 +3,7 @@
 ``--image_backbone`` chooses the network f (images) and h (keyframes); both
 are built alike, each with its own weights:
 
-* ``cnn_f`` (default): DESIGN.md §3. With ``--image_weights=imagenet-vgg-f.mat``
+* ``cnn_f`` (default): docs/design.md §3. With ``--image_weights=imagenet-vgg-f.mat``
   conv1-5 and fc6-7 start from MatConvNet's ImageNet CNN-F and the input is
   normalised by the file's mean image (``matconvnet.py``), as in the paper
   (§IV.B); without it, every layer starts at random.

@@ -1,7 +1,7 @@
 """Data: the TFDS triplets, the per-class training ratio, tf.data pipelines.
 
 Every builder config of ``tfds_builders.divafn`` gives triplets (image,
-keyframes of one video, the video's feature, label; DESIGN.md §2) in either
+keyframes of one video, the video's feature, label; docs/design.md §2) in either
 
 * one ``pool`` split (synthetic, S→U, A→U, E→H): the paper trains on a ratio
   r of each class and tests on the rest; ``split_by_ratio`` draws that

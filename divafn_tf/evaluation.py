@@ -1,6 +1,6 @@
 """Video recognition with the trained model: eq. (25) features and a linear SVM.
 
-DESIGN.md §5: for a video with keyframe feature h (mean over its keyframes)
+docs/design.md §5: for a video with keyframe feature h (mean over its keyframes)
 and video feature g, b = [W_H h; W_G g; W_E [h; g]]; a linear SVM is trained
 on b of the training videos and scored on the test videos. ``video_only_svm``
 is the paper's "SVM" reference: the same SVM on the raw video feature alone.

@@ -6,7 +6,7 @@
 
 Every (ratio, repeat) draws one split (seed ``--seed`` + repeat, the same for
 every method) and evaluates each method with a linear SVM on the training
-videos, scored on the test videos. Methods (DESIGN.md §6; "untrained" means
+videos, scored on the test videos. Methods (docs/design.md §6; "untrained" means
 the networks as DIVAFN starts them, with the same seed: ImageNet layers if
 ``--image_weights`` is given, fc8 random):
 

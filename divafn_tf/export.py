@@ -1,4 +1,4 @@
-"""The SavedModel that serves video predictions (DESIGN.md §5, eq. 25).
+"""The SavedModel that serves video predictions (docs/design.md §5, eq. 25).
 
 Signature ``serving_default``:
 

@@ -1,7 +1,7 @@
 """Keyframe extraction by colour-histogram differences.
 
 DIVAFN feeds one or more keyframes of each video to its keyframe network; the
-paper extracts them "by histogram difference based method [20]" (DESIGN.md
+paper extracts them "by histogram difference based method [20]" (docs/design.md
 §2). The variant implemented here:
 
 * the frames are decoded with OpenCV one at a time and converted to HSV;
@@ -196,7 +196,7 @@ def extract_keyframes(video_path: str | os.PathLike, num_keyframes: int,
     """Keyframes of a video by the histogram difference method.
 
     This is the keyframe extraction of DIVAFN ("histogram difference based
-    method [20]", DESIGN.md §2); the module docstring gives the exact
+    method [20]", docs/design.md §2); the module docstring gives the exact
     variant and its tie-breaking rules.
 
     Args:

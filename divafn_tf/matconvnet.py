@@ -17,7 +17,7 @@ Layouts accepted (anything else is an error naming the file):
 Layer parameters: ``weights = {filters, biases}`` (or older ``filters`` /
 ``biases`` fields), ``stride``, ``pad`` as [top bottom left right]; pooling
 ``pool``/``stride``/``pad``; LRN ``param = [N kappa alpha beta]``. Every
-architectural parameter is checked against CNN-F's (DESIGN.md §3) before any
+architectural parameter is checked against CNN-F's (docs/design.md §3) before any
 weight is copied.
 
 Kernel layout. MatConvNet arrays are (rows, columns, ...) for images (H x W x C)
@@ -44,7 +44,7 @@ import scipy.io
 from divafn_tf.errors import UserInputError
 
 CONV_LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7")
-# CNN-F's architecture (DESIGN.md §3), as MatConvNet's simplenn states it.
+# CNN-F's architecture (docs/design.md §3), as MatConvNet's simplenn states it.
 _CONV_GEOMETRY = {            # name: (kernel size, stride, pad [t b l r])
     "conv1": (11, 4, (0, 0, 0, 0)), "conv2": (5, 1, (2, 2, 2, 2)),
     "conv3": (3, 1, (1, 1, 1, 1)), "conv4": (3, 1, (1, 1, 1, 1)),

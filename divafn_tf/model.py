@@ -1,6 +1,6 @@
 """The DIVAFN Keras model: memory banks, the objective J and its train_step.
 
-Alternating optimisation (paper §III.D, DESIGN.md §4):
+Alternating optimisation (paper §III.D, docs/design.md §4):
 
 * θx, θy, θz: one SGD step each per mini-batch (this ``train_step``). A
   batch's outputs f, h, g are compared with the *whole* training set of the
@@ -38,7 +38,7 @@ Reported metrics are per-sample estimates of the terms of J/n (eq. 14): each
 NLL is the mean of its two one-sided blocks, and ``J`` = a·nll_image_video +
 b·nll_image_keyframe + c·nll_keyframe_video + the four autoencoder terms.
 
-A video with K keyframes gets h = mean_k h(y_k) (DESIGN.md §5), in training and
+A video with K keyframes gets h = mean_k h(y_k) (docs/design.md §5), in training and
 at inference alike.
 
 Frozen layers computed once (``frozen_features.py``): when the lower layers
@@ -62,7 +62,7 @@ from divafn_tf.objective import ObjectiveWeights
 
 def mean_keyframe_embedding(keyframe_net: keras.Model, keyframes: tf.Tensor,
                             dim: int, training: bool = False) -> tf.Tensor:
-    """h of a video (DESIGN.md §5): keyframes [B, K, S, S, 3] → mean_k h(y_k), [B, d]."""
+    """h of a video (docs/design.md §5): keyframes [B, K, S, S, 3] → mean_k h(y_k), [B, d]."""
     shape = tf.shape(keyframes)
     flat = tf.reshape(keyframes, tf.concat([[-1], shape[2:]], axis=0))
     h = keyframe_net(flat, training=training)
@@ -247,7 +247,7 @@ class Divafn(keras.Model):
 
         Under MirroredStrategy each replica sees only its slice of the global
         batch: gather indices and rows from all replicas first, so that every
-        replica writes the same global batch into its copy (STACK_NOTES.md).
+        replica writes the same global batch into its copy (docs/design.md §7).
         """
         ctx = tf.distribute.get_replica_context()
         rows = {m: out[m] for m in self.modalities}

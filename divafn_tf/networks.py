@@ -1,6 +1,6 @@
 """The three DIVAFN networks: CNN-F for images and keyframes, an MLP for videos.
 
-DESIGN.md §3 and the paper's Figs. 1-3:
+docs/design.md §3 and the paper's Figs. 1-3:
 
 * image network f(x; θx) and keyframe network h(y; θy): CNN-F (Chatfield et
   al., 2014), i.e. MatConvNet's ``imagenet-vgg-f``::
@@ -46,7 +46,7 @@ def output_initializer() -> keras.initializers.Initializer:
 
 @dataclasses.dataclass(frozen=True)
 class CnnFConfig:
-    """Shape of a CNN-F. Defaults are the paper's (DESIGN.md §3)."""
+    """Shape of a CNN-F. Defaults are the paper's (docs/design.md §3)."""
 
     image_size: int = 224
     width: float = 1.0
@@ -64,7 +64,7 @@ class LocalResponseNormalization(keras.layers.Layer):
     """CNN-F's cross-channel LRN: x / (bias + alpha * sum_window x^2) ** beta.
 
     The window spans 2 * depth_radius + 1 = 5 channels; the defaults are the
-    values of MatConvNet's imagenet-vgg-f (DESIGN.md §3).
+    values of MatConvNet's imagenet-vgg-f (docs/design.md §3).
     """
 
     def __init__(self, depth_radius: int = 2, bias: float = 2.0,

@@ -1,10 +1,10 @@
-"""The terms of the DIVAFN objective J (paper eq. 14, DESIGN.md §3), per batch row.
+"""The terms of the DIVAFN objective J (paper eq. 14, docs/design.md §3), per batch row.
 
 Row convention: a batch of B samples is a [B, d] tensor (the paper's columns
 F_*i are our rows). Banks are [n, d]. Nothing here builds an n × n matrix:
 every likelihood is a [B, n] block of Θ.
 
-Sign note (DESIGN.md): the paper prints ``(M − 1)Θ`` in eqs. (4)-(6) and
+Sign note (docs/design.md): the paper prints ``(M − 1)Θ`` in eqs. (4)-(6) and
 (15)-(17). The likelihood p(M | Θ) = σ(Θ)^M (1 − σ(Θ))^(1−M) gives
 
     NLL(Θ, M) = Σ_ij softplus(Θ_ij) − M_ij Θ_ij,      ∂NLL/∂Θ = σ(Θ) − M,

@@ -1,7 +1,7 @@
 """Semantic vectors of class names: word vectors, attributes, precomputed.
 
 DIVAFN projects its shared features onto the semantic space of the class
-names (DESIGN.md §2). The paper represents "each class name by an
+names (docs/design.md §2). The paper represents "each class name by an
 L2-normalized 300 dimensional vector ... accumulating the word vectors of each
 unique word" of the name (§IV.B), with skip-gram word2vec vectors (GoogleNews):
 "walking with dog" becomes the L2-normalised sum of the vectors of "walking",

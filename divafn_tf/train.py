@@ -38,7 +38,7 @@ def image_network_config(config: RunConfig) -> backbones.ImageNetworkConfig:
 
 def build_model(config: RunConfig, class_vectors: np.ndarray,
                 train_labels: np.ndarray, video_feature_dim: int) -> Divafn:
-    """The three networks (DESIGN.md §3) inside a Divafn model.
+    """The three networks (docs/design.md §3) inside a Divafn model.
 
     With frozen lower layers and ``--frozen_cache``, the image and keyframe
     networks are cut into stems and heads (``frozen_features.py``); the
@@ -311,7 +311,7 @@ def untrained_keyframe_features(config: RunConfig, experiment: Experiment,
                                 inputs: Inputs
                                 ) -> tuple[np.ndarray, np.ndarray]:
     """h of the training and test videos by the keyframe network as DIVAFN
-    starts it (same seed): KVC's keyframe feature (DESIGN.md §6)."""
+    starts it (same seed): KVC's keyframe feature (docs/design.md §6)."""
     keras.utils.set_random_seed(config.seed)
     untrained = build_model(config, experiment.class_vectors,
                             experiment.train_set.labels, experiment.video_dim)

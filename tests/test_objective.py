@@ -1,4 +1,4 @@
-"""The objective's gradients against the closed forms of DESIGN.md (eqs. 15-17, sign fixed)."""
+"""The objective's gradients against the closed forms of docs/design.md (eqs. 15-17, sign fixed)."""
 import numpy as np
 import pytest
 import tensorflow as tf

@@ -23,7 +23,7 @@ Choices where the paper is silent (documented in the README too):
   ("110 samples for both image and video modalities", §IV.A): the first N
   videos and the first N images of the class in file-name order. A class
   with fewer keeps what it has (logged).
-* Pairing. Images and videos are not paired in content (DESIGN.md §2): in a
+* Pairing. Images and videos are not paired in content (docs/design.md §2): in a
   class, the i-th video (file-name order) gets the (i mod n_images)-th image.
   One triplet per video: surplus images are unused.
 * B→U. The videos of one official split (train and test lists), each class's
@@ -63,7 +63,7 @@ _STANFORD40_IMAGES = "Stanford40/JPEGImages"
 
 @dataclasses.dataclass(frozen=True)
 class Triplet:
-    """The files of one training triplet (DESIGN.md §2)."""
+    """The files of one training triplet (docs/design.md §2)."""
 
     label: int
     image: Path
