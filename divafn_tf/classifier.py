@@ -103,9 +103,16 @@ def _check_features_labels(features: np.ndarray, labels: np.ndarray):
     return features, labels
 
 
-def _fit_workers(num_classes: int) -> int:
-    """Threads for the one-vs-rest problems: the usable cores, at most one
-    per class."""
+# Below this many feature values a fit is quicker in one process than the
+# start of worker processes.
+PARALLEL_MIN_VALUES = 5_000_000
+
+
+def _fit_workers(num_classes: int, num_values: int) -> int:
+    """Worker processes for the one-vs-rest problems: the usable cores, at
+    most one per class, and one for small problems."""
+    if num_values < PARALLEL_MIN_VALUES:
+        return 1
     return max(1, min(len(os.sched_getaffinity(0)), num_classes))
 
 
@@ -157,9 +164,12 @@ def train_linear_svm(features: np.ndarray, labels: np.ndarray,
     by ~1e-3 (the test checks the predictions equal the old solver's).
 
     Multi-class: one binary problem per class (one-vs-rest, as LinearSVC
-    does inside liblinear), fitted in parallel threads (liblinear releases
-    the GIL), one per usable core. Binary labels: one LinearSVC. Each binary
-    problem has random state ``seed``, so the fit is deterministic.
+    does inside liblinear), fitted in parallel worker processes, one per
+    usable core, when the problem has at least `PARALLEL_MIN_VALUES` feature
+    values (B→U size), else in this process. Not threads: liblinear's
+    coordinate order comes from the C library's global rand(), which
+    concurrent threads would share. Binary labels: one LinearSVC. Each
+    binary problem has random state ``seed``, so the fit is deterministic.
 
     A problem that reaches `SVM_MAX_ITER` is logged in one line for the
     whole fit (scikit-learn's per-problem ConvergenceWarnings are silenced).
@@ -182,12 +192,15 @@ def train_linear_svm(features: np.ndarray, labels: np.ndarray,
                                 max_iter=SVM_MAX_ITER, random_state=seed)
     if num_classes > 2:
         svm = sklearn.multiclass.OneVsRestClassifier(
-            svm, n_jobs=_fit_workers(num_classes))
+            svm, n_jobs=_fit_workers(num_classes, features.size))
     pipeline = sklearn.pipeline.Pipeline([
         (SCALER_STEP, sklearn.preprocessing.StandardScaler()),
         (SVM_STEP, svm),
     ])
-    with warnings.catch_warnings(), joblib.parallel_config(backend="threading"):
+    # Processes, not threads: liblinear draws its coordinate order from the C
+    # library's global rand(), so problems fitted in parallel threads of one
+    # process disturb each other's order and the fit is not reproducible.
+    with warnings.catch_warnings(), joblib.parallel_config(backend="loky"):
         warnings.simplefilter("ignore", sklearn.exceptions.ConvergenceWarning)
         pipeline.fit(features, labels)
     _log_convergence(pipeline)

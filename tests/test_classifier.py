@@ -231,3 +231,17 @@ def test_scorer_in_saved_model(tmp_path):
     np.testing.assert_array_equal(
         direct["class_id"].numpy(),
         pipeline.predict(test_features.astype(np.float64)))
+
+
+def test_parallel_one_vs_rest_fits_are_reproducible(monkeypatch):
+    """Worker processes, not threads: liblinear's coordinate order comes from
+    the C library's global rand(), which threads of one process would share
+    (with threads the coefficients differed by up to 1e-4 between fits)."""
+    monkeypatch.setattr(classifier, "PARALLEL_MIN_VALUES", 0)
+    rng = np.random.default_rng(2)
+    features, labels = _blobs(rng, 600, 40, list(range(8)))
+    fits = [np.vstack([s.coef_ for s in classifier.linear_svms(
+                classifier.train_linear_svm(features, labels, seed=0))])
+            for _ in range(3)]
+    for coef in fits[1:]:
+        np.testing.assert_array_equal(coef, fits[0])
