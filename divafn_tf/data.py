@@ -274,22 +274,20 @@ def shuffled_epochs(examples: tf.data.Dataset, count: int, batch_size: int,
     several replicas, where a replica handed an empty slice of that batch
     fails in the convolutions; reshuffling still visits every triplet.
     """
-    epochs_ds = []
-    for e in range(initial_epoch, epochs):
-        epoch = examples.shuffle(count, seed=seed * 1_000_003 + e,
-                                 reshuffle_each_iteration=False).batch(
-            batch_size, drop_remainder=drop_remainder)
-        if map_batch is not None:
-            epoch = epoch.map(map_batch)
-        epochs_ds.append(epoch)
+    epochs_ds = [examples.shuffle(count, seed=seed * 1_000_003 + e,
+                                  reshuffle_each_iteration=False).batch(
+                     batch_size, drop_remainder=drop_remainder)
+                 for e in range(initial_epoch, epochs)]
+    batches = functools.reduce(tf.data.Dataset.concatenate, epochs_ds)
+    if map_batch is not None:   # once, after the epochs: one traced function
+        batches = batches.map(map_batch)
     # Under multi-worker training every worker reads the same batches and
     # takes its slice of each (DATA sharding), so the global batches are the
     # single-device ones; file sharding would give each worker other triplets.
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = (
         tf.data.experimental.AutoShardPolicy.DATA)
-    return functools.reduce(tf.data.Dataset.concatenate, epochs_ds).prefetch(
-        tf.data.AUTOTUNE).with_options(options)
+    return batches.prefetch(tf.data.AUTOTUNE).with_options(options)
 
 
 def ordered_triplets(pool: Pool, train: Selection, image_size: int,

@@ -86,37 +86,47 @@ def split_frozen(network: keras.Model) -> tuple[keras.Model, keras.Model] | None
     return stem, head
 
 
-def stem_outputs(stem: keras.Model, batches: tf.data.Dataset, key: str,
-                 count: int, out_path: str | None = None) -> np.ndarray:
-    """The stem's output for ``batch[key]`` of every batch, in order.
+def stem_outputs(batches: tf.data.Dataset, stems: dict[str, tuple[keras.Model, str]],
+                 count: int, keep: tuple[str, ...] = (),
+                 path_of=lambda name: None) -> dict[str, np.ndarray]:
+    """One pass over ``batches``: each stem's output, and the ``keep`` keys as they are.
 
-    ``key`` "image" gives [count, ...]; "keyframes" ([B, K, S, S, 3]) gives
-    [count, K, ...]. With ``out_path`` the rows go straight into a ``.npy``
-    file there (written under a temporary name, then renamed) and come back
-    memory-mapped, so the cache never has to fit in memory.
+    ``stems`` maps an output name to (stem, input key): "image" batches
+    [B, S, S, 3] give [count, ...]; "keyframes" [B, K, S, S, 3] give
+    [count, K, ...]. Where ``path_of(name)`` is a path, that array goes
+    straight into a ``.npy`` file there (written under a temporary name,
+    then renamed) and comes back memory-mapped, so the cache never has to
+    fit in memory.
     """
-    values, row = None, 0
-    tmp = f"{out_path}.tmp.npy" if out_path else None
+    values: dict[str, np.ndarray] = {}
+    kept: dict[str, list[np.ndarray]] = {key: [] for key in keep}
+    row = 0
     for batch in batches:
-        pixels = batch[key]
-        flat = tf.reshape(pixels, tf.concat([[-1], tf.shape(pixels)[-3:]], 0))
-        out = stem(flat, training=False)
-        out = tf.reshape(out, tf.concat([tf.shape(pixels)[:-3],
-                                         tf.shape(out)[1:]], 0)).numpy()
-        if values is None:
-            shape = (count, *out.shape[1:])
-            values = (np.empty(shape, np.float32) if tmp is None else
-                      np.lib.format.open_memmap(tmp, "w+", np.float32, shape))
-        values[row:row + len(out)] = out
-        row += len(out)
-    if values is None or row != count:
+        for name, (stem, key) in stems.items():
+            pixels = batch[key]
+            flat = tf.reshape(pixels, tf.concat([[-1], tf.shape(pixels)[-3:]], 0))
+            out = stem(flat, training=False)
+            out = tf.reshape(out, tf.concat([tf.shape(pixels)[:-3],
+                                             tf.shape(out)[1:]], 0)).numpy()
+            if name not in values:
+                shape, path = (count, *out.shape[1:]), path_of(name)
+                values[name] = (np.empty(shape, np.float32) if path is None else
+                                np.lib.format.open_memmap(f"{path}.tmp.npy", "w+",
+                                                          np.float32, shape))
+            values[name][row:row + len(out)] = out
+        for key in keep:
+            kept[key].append(batch[key].numpy())
+        row += int(tf.shape(batch[next(iter(stems.values()))[1]])[0])
+    if row != count:
         raise ValueError(f"stem_outputs: expected {count} rows, got {row}")
-    if tmp is None:
-        return values
-    values.flush()
-    del values
-    os.replace(tmp, out_path)
-    return np.load(out_path, mmap_mode="r")
+    for name in stems:
+        path = path_of(name)
+        if path is not None:
+            values[name].flush()
+            del values[name]
+            os.replace(f"{path}.tmp.npy", path)
+            values[name] = np.load(path, mmap_mode="r")
+    return {**values, **{key: np.concatenate(v) for key, v in kept.items()}}
 
 
 def estimated_bytes(stem: keras.Model, count: int) -> int:

@@ -179,27 +179,25 @@ def frozen_inputs(config: RunConfig, experiment: Experiment, model: Divafn,
     on_disk = cache_dir is not None and total > frozen_features.MEMORY_LIMIT_BYTES
     if on_disk:
         os.makedirs(cache_dir, exist_ok=True)
-    path = (lambda name: os.path.join(cache_dir, f"{name}.npy")) if on_disk \
-        else (lambda name: None)
-    arrays = {"video_feature": np.concatenate(
-                  [b["video_feature"].numpy() for b in pixels]),
-              "label": train_set.labels.astype(np.int64),
-              "index": np.arange(n, dtype=np.int64)}
+
+    def files(split: str):
+        """Where the arrays of a split go: None (memory) or a .npy path."""
+        return lambda name: (os.path.join(cache_dir, f"{split}_{name}.npy")
+                             if on_disk else None)
+
     keys = {"f": ("image", "image_features"),
             "h": ("keyframes", "keyframe_features")}
-    for m, stem in model.stems.items():
-        source, name = keys[m]
-        arrays[name] = frozen_features.stem_outputs(stem, pixels, source, n,
-                                                    path(f"train_{name}"))
-    if "f" not in model.stems and model.has_images:
-        arrays["image"] = np.concatenate([b["image"].numpy() for b in pixels])
-    test_arrays = {
-        "keyframe_features": frozen_features.stem_outputs(
-            model.stems["h"], test_pixels, "keyframes",
-            len(experiment.test_set), path("test_keyframe_features")),
-        "video_feature": np.concatenate(
-            [b["video_feature"].numpy() for b in test_pixels]),
-        "label": experiment.test_set.labels.astype(np.int64)}
+    stems = {keys[m][1]: (stem, keys[m][0]) for m, stem in model.stems.items()}
+    keep = ("video_feature",) + (("image",) if model.has_images
+                                 and "f" not in model.stems else ())
+    arrays = frozen_features.stem_outputs(
+        pixels, stems, n, keep, files("train"))
+    arrays.update(label=train_set.labels.astype(np.int64),
+                  index=np.arange(n, dtype=np.int64))
+    test_arrays = frozen_features.stem_outputs(
+        test_pixels, {"keyframe_features": stems["keyframe_features"]},
+        len(experiment.test_set), ("video_feature",), files("test"))
+    test_arrays["label"] = experiment.test_set.labels.astype(np.int64)
     logging.info("Frozen layers computed once for %d training triplets and %d "
                  "test videos in %.1f s (%.0f MiB, %s)", n,
                  len(experiment.test_set), time.perf_counter() - start,
