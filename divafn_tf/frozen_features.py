@@ -144,6 +144,7 @@ def gather_rows(arrays: dict[str, np.ndarray]):
                  if not isinstance(v, np.memmap)}
     mapped = {k: v for k, v in arrays.items() if isinstance(v, np.memmap)}
 
+    @tf.autograph.experimental.do_not_convert   # plain TF ops, nothing to convert
     def gather(index):
         rows = {k: tf.gather(v, index) for k, v in in_memory.items()}
         for k, v in mapped.items():
