@@ -78,22 +78,24 @@ MODALITIES = ("f", "h", "g")
 class Divafn(keras.Model):
     """DIVAFN (paper §III): three networks, banks F/H/G, autoencoder weights W.
 
-    ``heads`` (optional): {"f": image head, "h": keyframe head}, the
-    trainable top of ``image_net`` / ``keyframe_net`` (the same layers), run
-    on precomputed frozen features (module docstring).
+    ``frozen`` (optional): {"f" | "h": (stem, head)}, ``image_net`` /
+    ``keyframe_net`` cut into their frozen stem and trainable head (the same
+    layers); the heads run on the stems' precomputed outputs (module
+    docstring, ``frozen_features.split_frozen``).
     """
 
     def __init__(self, image_net: keras.Model | None, keyframe_net: keras.Model,
                  video_net: keras.Model, class_vectors: np.ndarray,
                  train_labels: np.ndarray, weights: ObjectiveWeights,
                  bank_dtype: str = "float32",
-                 heads: dict[str, keras.Model] | None = None,
+                 frozen: dict[str, tuple[keras.Model, keras.Model]] | None = None,
                  scale_loss_by_n: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.image_net = image_net
         self.keyframe_net = keyframe_net
         self.video_net = video_net
-        self.heads = dict(heads or {})
+        self.stems = {m: stem for m, (stem, _) in (frozen or {}).items()}
+        self.heads = {m: head for m, (_, head) in (frozen or {}).items()}
         self.scale_loss_by_n = scale_loss_by_n
         self.objective_weights = weights
         self.class_vectors = np.asarray(class_vectors, np.float32)

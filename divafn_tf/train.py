@@ -55,7 +55,7 @@ def build_model(config: RunConfig, class_vectors: np.ndarray,
         cut = {m: frozen_features.split_frozen(net)
                for m, net in networks_.items() if net is not None}
         cut = {m: pair for m, pair in cut.items() if pair is not None}
-    model = Divafn(
+    return Divafn(
         image_net=networks_["f"], keyframe_net=networks_["h"],
         video_net=networks.build_video_mlp(video_feature_dim,
                                            config.video_hidden, config.d),
@@ -63,10 +63,7 @@ def build_model(config: RunConfig, class_vectors: np.ndarray,
         weights=ObjectiveWeights(a=config.a, b=config.b, c=config.c,
                                  beta=config.beta, lam=config.lam),
         bank_dtype=config.bank_dtype,
-        heads={m: head for m, (_, head) in cut.items()},
-        scale_loss_by_n=config.scale_loss_by_n)
-    model.stems = {m: stem for m, (stem, _) in cut.items()}
-    return model
+        frozen=cut, scale_loss_by_n=config.scale_loss_by_n)
 
 
 def make_optimizer(config: RunConfig) -> keras.optimizers.Optimizer:
