@@ -39,7 +39,7 @@ def tiny_run(tmp_path_factory):
     return model_dir, _main(tmp / "data", model_dir)
 
 
-def test_main_writes_results_with_both_accuracies(tiny_run):
+def test_main_writes_results_with_the_accuracies_and_the_likelihood_check(tiny_run):
     model_dir, stdout = tiny_run
     results = json.loads((model_dir / "results.json").read_text())
     chance = 1.0 / results["num_classes"]
@@ -52,6 +52,11 @@ def test_main_writes_results_with_both_accuracies(tiny_run):
     assert results["num_train"] + results["num_test"] == 48
     assert "DIVAFN (SVM on eq. 25 features)" in stdout
     assert "SVM on the video feature alone" in stdout
+    assert "KVC (SVM on [untrained keyframe; video])" in stdout
+    assert 0.0 <= results["accuracy"]["kvc"] <= 1.0
+    likelihood = results["likelihood"]
+    assert likelihood["class_prior"] > 0 and likelihood["nll_keyframe_video"] > 0
+    assert (f"class-prior level {likelihood['class_prior']:.1f}" in stdout)
 
 
 def test_main_logs_every_term_to_tensorboard(tiny_run):
@@ -88,3 +93,21 @@ def test_same_seed_same_model_whether_or_not_the_run_built_the_dataset(tiny_run)
         "serving_default"](**inputs) for d in (model_dir, again))
     np.testing.assert_allclose(first["fused_feature"], second["fused_feature"],
                                rtol=1e-5, atol=1e-6)
+
+
+def test_a_bad_class_vectors_file_is_one_sentence(tiny_run, tmp_path):
+    """Training's --class_vectors problems end as `error: …`, exit 1."""
+    model_dir, _ = tiny_run
+    broken = tmp_path / "vectors.json"
+    broken.write_text('{"waving_flag": [1, 2], ')
+    proc = subprocess.run(
+        [sys.executable, "-m", "divafn_tf.main",
+         f"--flagfile={ROOT}/flags/tiny.cfg",
+         f"--data_dir={model_dir.parent / 'data'}",
+         f"--model_dir={tmp_path / 'run'}", f"--class_vectors={broken}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1
+    errors = [line for line in proc.stderr.splitlines()
+              if line.startswith("error: ")]
+    assert len(errors) == 1 and str(broken) in errors[0], proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
