@@ -14,7 +14,7 @@ keyframe network CNN-F (width 1, fc6/fc7 4096, fc8 d = 4096), video network
 fc 8192 ReLU → fc 4096 on a 4096-d C3D-like feature, k = 300, 101 classes,
 W_H, W_G, W_E random; all weights random (timing does not depend on their
 values). The SVM is `classifier.train_linear_svm` (StandardScaler +
-LinearSVC) fitted on random eq.-(25) features (3k = 900-d) of
+SquaredHingeOvR) fitted on random eq.-(25) features (3k = 900-d) of
 ``--svm_videos`` videos (default 2 per class, so each of the 101 classes has
 its column). The signature resizes the keyframe to the training size (here
 224 → 224), runs the keyframe and video networks, fuses (eq. 25) and scores.

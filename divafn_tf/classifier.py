@@ -14,26 +14,28 @@ trained on b of the training videos (section III.E). `LinearSVMScorer`
 rebuilds the fitted scikit-learn pipeline out of TF ops so that the exported
 SavedModel classifies without pickles or scikit-learn.
 """
-import os
-import warnings
-
-import joblib
 import numpy as np
-import sklearn.exceptions
-import sklearn.multiclass
+import scipy.optimize
+import sklearn.base
+import sklearn.linear_model._base
 import sklearn.pipeline
 import sklearn.preprocessing
-import sklearn.svm
 import tensorflow as tf
+import threadpoolctl
 from absl import logging
 
 SCALER_STEP = "scaler"
 SVM_STEP = "svm"
-# liblinear's dual coordinate descent: stopping tolerance on the projected
-# gradient (liblinear's own default is 0.1, scikit-learn's 1e-4) and its cap
-# on passes over the data.
-SVM_TOL = 1e-3
-SVM_MAX_ITER = 10_000
+# `SquaredHingeOvR`'s stopping rule: every class's gradient has 2-norm
+# ≤ SVM_TOL, so its weights are within SVM_TOL of the exact minimum (the
+# objective is 1-strongly convex) and a decision value within SVM_TOL · ‖x̃‖
+# (see the tests for the agreement with liblinear); and the cap on L-BFGS
+# iterations.
+SVM_TOL = 1e-4
+SVM_MAX_ITER = 15_000
+# Fits whose products X̃ W̃ have fewer multiply-adds than this run BLAS in one
+# thread (B→U size, 9,537 × 901 × 101 ≈ 9e8, uses every core).
+SINGLE_THREAD_MAX_FLOPS = 50_000_000
 
 
 def _check_fusion_shapes(w_h, w_g, w_e, h, g) -> None:
@@ -103,44 +105,142 @@ def _check_features_labels(features: np.ndarray, labels: np.ndarray):
     return features, labels
 
 
-# Below this many feature values a fit is quicker in one process than the
-# start of worker processes.
-PARALLEL_MIN_VALUES = 5_000_000
+class SquaredHingeOvR(sklearn.base.BaseEstimator,
+                      sklearn.linear_model._base.LinearClassifierMixin):
+    """One-vs-rest L2-regularised squared-hinge linear SVMs, all at once.
 
+    The objective of liblinear's L2-loss SVM (scikit-learn's
+    ``LinearSVC(penalty="l2", loss="squared_hinge")``) with its intercept
+    handling (``intercept_scaling=1``: an extra feature of value 1 whose
+    weight is regularised too): for each problem c, with y_ic = +1 if sample
+    i is of class c else −1 and x̃_i = [x_i; 1],
 
-def _fit_workers(num_classes: int, num_values: int) -> int:
-    """Worker processes for the one-vs-rest problems: the usable cores, at
-    most one per class, and one for small problems."""
-    if num_values < PARALLEL_MIN_VALUES:
-        return 1
-    return max(1, min(len(os.sched_getaffinity(0)), num_classes))
+        ½‖w̃_c‖² + C Σ_i max(0, 1 − y_ic w̃_c·x̃_i)².
 
+    All problems are stacked in one weight matrix W̃ [F+1, P] and the sum of
+    their objectives is minimised by L-BFGS (scipy, float64); the objective
+    and its gradient W̃ − 2C X̃ᵀ (Y ⊙ max(0, 1 − Y ⊙ X̃ W̃)) are two matrix
+    products (BLAS, every core), in coordinates preconditioned by the
+    eigendecomposition of X̃ᵀX̃ (`_preconditioned_features`; 3-6× fewer
+    iterations on the test problems, more at B→U size). P is the number of classes, or 1 for binary
+    labels (positive = ``classes_[1]``, as LinearSVC does), so that
+    ``decision_function`` is 1-D and ``predict`` thresholds it at 0.
 
-def linear_svms(model: sklearn.pipeline.Pipeline) -> list[sklearn.svm.LinearSVC]:
-    """The fitted binary LinearSVC(s) of `train_linear_svm`'s pipeline, one
-    per class (multi-class) or one (binary)."""
-    svm = model.named_steps.get(SVM_STEP)
-    if isinstance(svm, sklearn.svm.LinearSVC):
-        return [svm]
-    if (isinstance(svm, sklearn.multiclass.OneVsRestClassifier)
-            and all(isinstance(e, sklearn.svm.LinearSVC)
-                    for e in getattr(svm, "estimators_", [None]))):
-        return list(svm.estimators_)
-    raise ValueError(f"pipeline step {SVM_STEP!r} must be a fitted LinearSVC "
-                     f"or OneVsRestClassifier of LinearSVCs, got {svm!r}")
+    Each objective is 1-strongly convex (the ½‖w̃‖² term), so its minimum
+    w̃*_c is unique and ‖w̃_c − w̃*_c‖ ≤ ‖∇_c‖ (the gradient's column c):
+    the solver stops when every column of the gradient has 2-norm ≤ ``tol``,
+    so each decision value is within ``tol · ‖x̃‖`` of the exact one. The
+    fit is deterministic (no random coordinate order, unlike liblinear).
 
+    Attributes after `fit`: ``classes_``, ``coef_`` [P, F], ``intercept_``
+    [P], ``n_iter_`` (L-BFGS iterations), ``converged_`` (the gradient
+    tolerance was reached).
+    """
 
-def _log_convergence(model: sklearn.pipeline.Pipeline) -> None:
-    """One log line if some liblinear problem stopped at `SVM_MAX_ITER`
-    (instead of scikit-learn's ConvergenceWarning for each of them)."""
-    svms = linear_svms(model)
-    stopped = sum(int(np.max(s.n_iter_)) >= SVM_MAX_ITER for s in svms)
-    if stopped:
-        logging.warning(
-            "linear SVM: %d of %d binary problem(s) stopped at max_iter=%d "
-            "before the tolerance %g (liblinear dual coordinate descent); "
-            "the model is used as it is", stopped, len(svms), SVM_MAX_ITER,
-            SVM_TOL)
+    def __init__(self, C: float = 1.0, tol: float = 1e-3,
+                 max_iter: int = 15_000, memory: int = 20):
+        self.C = C
+        self.tol = tol
+        self.max_iter = max_iter
+        self.memory = memory
+
+    @staticmethod
+    def _preconditioned_features(x, two_c):
+        """(Z, P, d): X̃ = [x, 1] (float64) in preconditioned coordinates.
+
+        With the eigendecomposition X̃ᵀX̃ = Q Λ Qᵀ and D = diag(d),
+        d = (1 + 2C λ)^(−½), the change of variables W̃ = P U, P = Q D, makes
+        the Hessian of the objective D (I + 2C Qᵀ X̃_Aᵀ X̃_A Q) D, with A the
+        samples inside their margin: the identity when every sample is, and
+        without the spread of X̃ᵀX̃'s eigenvalues (of order n) otherwise, so
+        L-BFGS needs tens of iterations instead of thousands. The minimiser,
+        and so the solution, does not change: the same strictly convex
+        objective in other coordinates. Returns Z = X̃ P [n, F+1].
+        """
+        n, num_features = x.shape
+        xb = np.empty((n, num_features + 1))
+        xb[:, :num_features] = x
+        xb[:, num_features] = 1.0
+        eigenvalues, p = np.linalg.eigh(xb.T @ xb)
+        d = 1.0 / np.sqrt(1.0 + two_c * np.maximum(eigenvalues, 0.0))
+        p *= d
+        return xb @ p, p, d
+
+    def fit(self, X, y):
+        """Fits on features X [n, F] and labels y [n]; returns self."""
+        X, y = _check_features_labels(X, y)
+        self.classes_, y_index = np.unique(y, return_inverse=True)
+        if self.classes_.size < 2:
+            raise ValueError("SquaredHingeOvR needs at least 2 classes, got "
+                             f"{self.classes_.tolist()}")
+        n, num_features = X.shape
+        if self.classes_.size == 2:
+            y_sign = np.where(y_index == 1, 1.0, -1.0)[:, None]
+        else:
+            y_sign = np.full((n, self.classes_.size), -1.0)
+            y_sign[np.arange(n), y_index] = 1.0
+        shape = (num_features + 1, y_sign.shape[1])
+        two_c = 2.0 * float(self.C)
+        # Small products in one BLAS thread: on a busy machine a second
+        # thread makes them many times slower (the demo's 150 × 900 fit:
+        # 23-42 s against 2-4 s), and they gain nothing from it.
+        threads = (1 if n * shape[0] * shape[1] < SINGLE_THREAD_MAX_FLOPS
+                   else None)
+        with threadpoolctl.threadpool_limits(threads, user_api="blas"):
+            z, p, d = self._preconditioned_features(X, two_c)
+        last = {}
+
+        # In the variables U = P⁻¹W̃ (see `_preconditioned_features`):
+        # ½‖W̃‖² = ½‖D U‖², X̃W̃ = Z U.
+        def objective(u_flat):
+            u = u_flat.reshape(shape)
+            # r = max(0, 1 − Y ⊙ X̃W̃), the hinge residuals.
+            r = z @ u
+            r *= y_sign
+            np.subtract(1.0, r, out=r)
+            np.maximum(r, 0.0, out=r)
+            du = d[:, None] * u
+            value = 0.5 * np.vdot(du, du) + 0.5 * two_c * np.vdot(r, r)
+            r *= y_sign
+            grad = d[:, None] * du - two_c * (z.T @ r)
+            last.update(x=u_flat, grad=grad)
+            return value, grad.ravel()
+
+        def w_grad_norm() -> float:
+            # ∇_W̃ = Q D⁻¹ ∇_U, Q orthogonal: per class ‖D⁻¹ ∇_U‖.
+            return float(np.max(np.linalg.norm(last["grad"] / d[:, None],
+                                               axis=0)))
+
+        def converged(u_flat) -> bool:
+            return ("grad" in last and np.array_equal(last["x"], u_flat)
+                    and w_grad_norm() <= self.tol)
+
+        def callback(intermediate_result):
+            if converged(intermediate_result.x):
+                raise StopIteration
+
+        # Zero is the start: the gradient test is the only stopping rule
+        # (ftol = gtol = 0 turn off scipy's own).
+        with threadpoolctl.threadpool_limits(threads, user_api="blas"):
+            result = scipy.optimize.minimize(
+                objective, np.zeros(shape[0] * shape[1]), jac=True,
+                method="L-BFGS-B", callback=callback,
+                options=dict(maxiter=self.max_iter, maxfun=2 * self.max_iter,
+                             maxcor=self.memory, ftol=0.0, gtol=0.0))
+            w = p @ result.x.reshape(shape)
+        self.converged_ = converged(result.x)
+        self.n_iter_ = int(result.nit)
+        self.n_features_in_ = num_features
+        self.coef_ = np.ascontiguousarray(w[:num_features].T)
+        self.intercept_ = w[num_features].copy()
+        if not self.converged_:
+            grad_norm = w_grad_norm() if "grad" in last else np.nan
+            logging.warning(
+                "linear SVM: L-BFGS stopped after %d iterations before the "
+                "gradient tolerance %g (largest per-class gradient norm %.3g; "
+                "%s); the model is used as it is", self.n_iter_, self.tol,
+                grad_norm, result.message)
+        return self
 
 
 def train_linear_svm(features: np.ndarray, labels: np.ndarray,
@@ -149,62 +249,39 @@ def train_linear_svm(features: np.ndarray, labels: np.ndarray,
     """Fits StandardScaler + one-vs-rest linear SVMs on the fused features.
 
     The SVM of section III.E, trained on b (eq. 25) of the training videos:
-    L2-regularised squared-hinge LinearSVC (liblinear; the intercept is a
-    regularised feature of value 1), the same objective whatever the shape.
+    liblinear's L2-regularised squared-hinge SVM (LinearSVC's objective; the
+    intercept is a regularised feature of value 1), one-vs-rest, solved for
+    all classes at once by `SquaredHingeOvR` (L-BFGS on matrix products,
+    float64) to the gradient tolerance `SVM_TOL`, at most `SVM_MAX_ITER`
+    iterations (a fit that stops there is logged in one line).
 
-    Solver: always liblinear's dual coordinate descent (``dual=True``),
-    tolerance `SVM_TOL`, at most `SVM_MAX_ITER` passes. scikit-learn's
-    default (``dual="auto"``) switches to the primal Newton solver when
-    samples outnumber features; at B→U size (9,537 × 900) one binary primal
-    fit takes ~53 s against ~3 s for the dual (issue 13), and both solve the
-    same strictly convex problem, so they differ only within the tolerance.
-    With fewer samples than features (the demo) ``"auto"`` already chose
-    the dual. `SVM_TOL` is 1e-3 instead of scikit-learn's 1e-4 (liblinear's
-    own default is 0.1): it halves the passes, and the decision values move
-    by ~1e-3 (the test checks the predictions equal the old solver's).
-
-    Multi-class: one binary problem per class (one-vs-rest, as LinearSVC
-    does inside liblinear), fitted in parallel worker processes, one per
-    usable core, when the problem has at least `PARALLEL_MIN_VALUES` feature
-    values (B→U size), else in this process. Not threads: liblinear's
-    coordinate order comes from the C library's global rand(), which
-    concurrent threads would share. Binary labels: one LinearSVC. Each
-    binary problem has random state ``seed``, so the fit is deterministic.
-
-    A problem that reaches `SVM_MAX_ITER` is logged in one line for the
-    whole fit (scikit-learn's per-problem ConvergenceWarnings are silenced).
+    The objective is strictly convex, so the solution is unique and the fit
+    deterministic; at `SVM_TOL` the predictions equal those of
+    ``LinearSVC(dual=True, tol=1e-4)`` (tests/test_classifier.py). Issue
+    13: at B→U size (9,537 × 900 and × 4,096, 101 classes) liblinear took
+    8 minutes for the 900-d problem alone (benchmarks/bench_svm.py).
 
     Args:
       features: [n, F] training features.
       labels: [n] class labels.
       c: the SVM's regularisation parameter C.
-      seed: random state of liblinear's coordinate descent.
+      seed: unused (the solver draws nothing at random); kept for the
+        callers' signature.
 
     Raises:
       ValueError: on mismatched shapes or fewer than 2 distinct labels.
     """
+    del seed  # Deterministic solver.
     features, labels = _check_features_labels(features, labels)
     num_classes = np.unique(labels).size
     if num_classes < 2:
         raise ValueError("train_linear_svm needs at least 2 classes in "
                          f"labels, got {np.unique(labels).tolist()}")
-    svm = sklearn.svm.LinearSVC(C=c, dual=True, tol=SVM_TOL,
-                                max_iter=SVM_MAX_ITER, random_state=seed)
-    if num_classes > 2:
-        svm = sklearn.multiclass.OneVsRestClassifier(
-            svm, n_jobs=_fit_workers(num_classes, features.size))
     pipeline = sklearn.pipeline.Pipeline([
         (SCALER_STEP, sklearn.preprocessing.StandardScaler()),
-        (SVM_STEP, svm),
+        (SVM_STEP, SquaredHingeOvR(C=c, tol=SVM_TOL, max_iter=SVM_MAX_ITER)),
     ])
-    # Processes, not threads: liblinear draws its coordinate order from the C
-    # library's global rand(), so problems fitted in parallel threads of one
-    # process disturb each other's order and the fit is not reproducible.
-    with warnings.catch_warnings(), joblib.parallel_config(backend="loky"):
-        warnings.simplefilter("ignore", sklearn.exceptions.ConvergenceWarning)
-        pipeline.fit(features, labels)
-    _log_convergence(pipeline)
-    return pipeline
+    return pipeline.fit(features, labels)
 
 
 def svm_accuracy(model: sklearn.pipeline.Pipeline, features: np.ndarray,
@@ -219,7 +296,8 @@ class LinearSVMScorer(tf.Module):
 
     Reproduces `train_linear_svm`'s pipeline: standardisation
     (x − mean) / scale followed by the one-vs-rest decision values
-    x' coefᵀ + intercept (one row of coef per class's binary LinearSVC), computed in float64 in the same order as
+    x' coefᵀ + intercept (one row of coef per one-vs-rest problem of
+    `SquaredHingeOvR`), computed in float64 in the same order as
     scikit-learn, so that on float64 features the scores agree with
     ``pipeline.decision_function`` to rounding and the class ids equal
     ``pipeline.predict``.
@@ -237,20 +315,21 @@ class LinearSVMScorer(tf.Module):
                  name: str | None = None):
         super().__init__(name=name)
         scaler = pipeline.named_steps.get(SCALER_STEP)
+        svm = pipeline.named_steps.get(SVM_STEP)
         if (not isinstance(scaler, sklearn.preprocessing.StandardScaler)
-                or len(pipeline.steps) != 2):
+                or len(pipeline.steps) != 2
+                or not isinstance(svm, SquaredHingeOvR)
+                or not hasattr(svm, "coef_")):
             raise ValueError("pipeline must be train_linear_svm's fitted "
                              f"[{SCALER_STEP!r}: StandardScaler, "
-                             f"{SVM_STEP!r}: LinearSVC or one-vs-rest "
-                             f"LinearSVCs]")
-        svms = linear_svms(pipeline)
+                             f"{SVM_STEP!r}: SquaredHingeOvR], got "
+                             f"{pipeline!r}")
         classes = np.asarray(pipeline.classes_)
         if (not np.issubdtype(classes.dtype, np.integer)
                 or classes.min() < 0 or classes.max() >= num_classes):
             raise ValueError(f"the SVM's classes {classes.tolist()} must be "
                              f"integers in [0, num_classes={num_classes})")
-        coef = np.concatenate([s.coef_ for s in svms])
-        intercept = np.concatenate([s.intercept_ for s in svms])
+        coef, intercept = svm.coef_, svm.intercept_
         if classes.size == 2:
             coef = np.concatenate([-coef, coef])
             intercept = np.concatenate([-intercept, intercept])
