@@ -205,6 +205,18 @@ class Divafn(keras.Model):
     def _semantics_of(self, labels: tf.Tensor) -> tf.Tensor:
         return tf.gather(tf.constant(self.class_vectors), labels)
 
+    def batch_objective(self, out: dict, labels: tf.Tensor
+                        ) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
+        """``objective.batch_objective`` of a batch's outputs against the
+        banks and the current W (per-row surrogate, J's terms)."""
+        banks = {m: tf.convert_to_tensor(self.bank(m)) for m in self.modalities}
+        return objective.batch_objective(
+            out.get("f"), out["h"], out["g"], labels, self._semantics_of(labels),
+            (banks.get("f"), banks["h"], banks["g"]),
+            tf.constant(self.train_labels),
+            tuple(self.w_of(name) for name in ("f", "h", "g", "e")),
+            self.objective_weights)
+
     def train_step(self, data) -> dict:
         """One SGD step of θx, θy, θz (paper §III.D.1-3) and the bank update.
 
@@ -215,17 +227,10 @@ class Divafn(keras.Model):
         data, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         labels = tf.cast(data["label"], tf.int32)
         index = tf.cast(data["index"], tf.int32)
-        banks = {m: tf.convert_to_tensor(self.bank(m)) for m in self.modalities}
         global_batch = _global_count(tf.shape(labels)[0])
         with tf.GradientTape() as tape:
             out = self(data, training=True)
-            per_row, terms = objective.batch_objective(
-                out.get("f"), out["h"], out["g"], labels,
-                self._semantics_of(labels),
-                (banks.get("f"), banks["h"], banks["g"]),
-                tf.constant(self.train_labels),
-                tuple(self.w_of(name) for name in ("f", "h", "g", "e")),
-                self.objective_weights)
+            per_row, terms = self.batch_objective(out, labels)
             # Sum over this replica's rows / global batch: the optimizer sums
             # the gradients over replicas, which gives the global mean.
             loss = tf.reduce_sum(per_row) / global_batch
