@@ -288,3 +288,16 @@ def test_the_step_size_does_not_grow_with_n_when_the_loss_is_scaled():
     unscaled = _first_step_size(160, False) / _first_step_size(40, False)
     assert 0.6 < scaled < 1.6, scaled
     assert unscaled > 2.5, unscaled
+
+
+def test_no_dropout_by_default():
+    """--dropout defaults to 0 (the paper and DCMH have none): the image
+    network's training-mode outputs are its inference outputs."""
+    assert RunConfig().dropout == 0.0
+    config = train.image_network_config(dataclasses.replace(
+        RunConfig(), image_size=63, cnn_width=0.125, fc_units=16, d=8))
+    from divafn_tf import backbones
+    network = backbones.build_image_network(config, "image_net")
+    x = np.random.default_rng(0).integers(0, 256, (4, 63, 63, 3)).astype(np.uint8)
+    np.testing.assert_array_equal(network(x, training=True),
+                                  network(x, training=False))
