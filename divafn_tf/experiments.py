@@ -152,17 +152,13 @@ class SplitFeatures:
     @functools.cached_property
     def untrained(self) -> keras.Model:
         """DIVAFN as ``train.fit`` builds it (same seed), before training."""
-        keras.utils.set_random_seed(self._config.seed)
-        return train.build_model(self._config, self._experiment.class_vectors,
-                                 self._experiment.train_set.labels,
-                                 self._experiment.video_dim)
+        return train.untrained_model(self._config, self._experiment)
 
 
 def _svm_accuracy(train_x: np.ndarray, y_train: np.ndarray, test_x: np.ndarray,
                   y_test: np.ndarray, config: RunConfig) -> float:
-    svm = classifier.train_linear_svm(train_x, y_train, c=config.svm_c,
-                                      seed=config.seed)
-    return classifier.svm_accuracy(svm, test_x, y_test)
+    return evaluation.concatenation_svm((train_x,), y_train, (test_x,), y_test,
+                                        config.svm_c, config.seed)
 
 
 # ---------------------------------------------------------------------------

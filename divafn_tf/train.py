@@ -302,16 +302,13 @@ def fit(config: RunConfig, experiment: Experiment,
     return model, inputs
 
 
-def untrained_keyframe_features(config: RunConfig, experiment: Experiment,
-                                inputs: Inputs
-                                ) -> tuple[np.ndarray, np.ndarray]:
-    """h of the training and test videos by the keyframe network as DIVAFN
-    starts it (same seed): KVC's keyframe feature (docs/design.md §6)."""
+def untrained_model(config: RunConfig, experiment: Experiment) -> Divafn:
+    """DIVAFN as ``fit`` builds it (same seed), before training: the source
+    of KVC's keyframe feature (docs/design.md §6) and of the experiments'
+    untrained features."""
     keras.utils.set_random_seed(config.seed)
-    untrained = build_model(config, experiment.class_vectors,
-                            experiment.train_set.labels, experiment.video_dim)
-    return tuple(evaluation.embed_videos(untrained, videos).h
-                 for videos in (inputs.train_videos, inputs.test_videos))
+    return build_model(config, experiment.class_vectors,
+                       experiment.train_set.labels, experiment.video_dim)
 
 
 def run(config: RunConfig,
@@ -333,7 +330,10 @@ def run(config: RunConfig,
                                                  config.svm_c, config.seed)
     svm_accuracy = evaluation.video_only_svm(train, test, config.svm_c,
                                              config.seed)
-    kvc_train, kvc_test = untrained_keyframe_features(config, experiment, inputs)
+    untrained = untrained_model(config, experiment)
+    kvc_train, kvc_test = (evaluation.embed_videos(untrained, videos).h
+                           for videos in (inputs.train_videos,
+                                          inputs.test_videos))
     kvc_accuracy = evaluation.concatenation_svm(
         (kvc_train, train.raw_features), train.labels,
         (kvc_test, test.raw_features), test.labels, config.svm_c, config.seed)
