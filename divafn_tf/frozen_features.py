@@ -13,7 +13,7 @@ the whole network (pixels in).
 
 Frozen BatchNorm layers run in inference mode either way (Keras 3), so the
 cached and uncached runs compute the same function and, with the same
-batches, train identically (``tests/test_frozen_features.py``).
+batches, train identically (``tests/test_training_choices.py``).
 
 The features are held in memory; a cache larger than
 ``MEMORY_LIMIT_BYTES`` is written as ``.npy`` files under
