@@ -1,4 +1,4 @@
-"""Tests for the Table XI baselines (divafn_tf/domain_adaptation.py).
+"""Tests for the Table XI baselines (the divafn_tf.domain_adaptation package).
 
 Each test checks a property that a correct implementation must have: an
 optimality or identity condition of the method's own equations, an
@@ -149,13 +149,31 @@ def _orthonormal(rng, rows, cols):
     return np.linalg.qr(rng.normal(size=(rows, cols)))[0]
 
 
-def test_gfk_kernel_is_symmetric_psd_and_integrates_the_geodesic():
-    rng = np.random.default_rng(3)
-    d_features, d = 12, 4
-    ps, pt = _orthonormal(rng, d_features, d), _orthonormal(rng, d_features, d)
-    g = da.gfk_kernel(ps, pt)
-    np.testing.assert_allclose(g, g.T, rtol=0, atol=1e-14)
-    assert np.linalg.eigvalsh(g).min() >= -1e-12
+def _pca_basis(x, dim):
+    """The ``dim`` leading principal directions of x, from numpy's SVD."""
+    return np.linalg.svd(x - x.mean(axis=0), full_matrices=False)[2][:dim].T
+
+
+def _gfk_map(xs, xt, dim):
+    """The D × 2·dim map E of `gfk`'s features, zs = xs E and zt = xt E:
+    recovered by least squares (xs and xt have full column rank), and
+    checked to be one linear map of both domains, so that the features'
+    inner products are those of the kernel G = E Eᵀ: Z Zᵀ = X G Xᵀ."""
+    zs, zt = da.gfk(xs, xt, dim=dim)
+    assert zs.shape == (len(xs), 2 * dim) and zt.shape == (len(xt), 2 * dim)
+    e = np.linalg.lstsq(np.vstack([xs, xt]), np.vstack([zs, zt]), rcond=None)[0]
+    np.testing.assert_allclose(xs @ e, zs, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(xt @ e, zt, rtol=0, atol=1e-10)
+    return e
+
+
+def test_gfk_kernel_integrates_the_geodesic(problem):
+    xs, _, xt, _ = problem
+    dim = 5
+    e = _gfk_map(xs, xt, dim)
+    g = e @ e.T
+    d_features = xs.shape[1]
+    ps, pt = _pca_basis(xs, dim), _pca_basis(xt, dim)
     # Geodesic from span(ps) to span(pt) (Edelman, Arias & Smith 1998):
     # (I - ps psᵀ) pt (psᵀ pt)⁻¹ = U tan(Θ) Vᵀ, Y(t) = ps V cos(tΘ) + U sin(tΘ).
     u, tan_theta, vt = np.linalg.svd(
@@ -173,21 +191,18 @@ def test_gfk_kernel_is_symmetric_psd_and_integrates_the_geodesic():
 
 
 def test_gfk_kernel_of_one_subspace_is_its_projector():
+    """xt = xs under an orthogonal map of its 3-d principal subspace onto
+    itself: both domains have that subspace (with other bases), and G is its
+    projector ps psᵀ (all principal angles 0)."""
     rng = np.random.default_rng(4)
-    ps = _orthonormal(rng, 10, 3)
-    same_subspace = ps @ _orthonormal(rng, 3, 3)  # another basis of span(ps)
-    np.testing.assert_allclose(da.gfk_kernel(ps, same_subspace), ps @ ps.T,
-                               rtol=0, atol=1e-13)
-
-
-def test_gfk_features_reproduce_the_kernel_inner_products(problem):
-    xs, _, xt, _ = problem
-    dim = 5
-    zs, zt = da.gfk(xs, xt, dim=dim)
-    assert zs.shape == (len(xs), 2 * dim) and zt.shape == (len(xt), 2 * dim)
-    g = da.gfk_kernel(da.principal_subspace(xs, dim), da.principal_subspace(xt, dim))
-    x, z = np.vstack([xs, xt]), np.vstack([zs, zt])
-    np.testing.assert_allclose(z @ z.T, x @ g @ x.T, rtol=0, atol=1e-10)
+    d_features, d = 10, 3
+    xs = rng.normal(size=(40, d_features)) * np.r_[6.0, 5.0, 4.0,
+                                                   np.ones(d_features - d)]
+    ps = _pca_basis(xs, d)
+    within = np.eye(d_features) - ps @ ps.T + ps @ _orthonormal(rng, d, d) @ ps.T
+    xt = xs @ within
+    e = _gfk_map(xs, xt, d)
+    np.testing.assert_allclose(e @ e.T, ps @ ps.T, rtol=0, atol=1e-13)
 
 
 # ------------------------------------------------------------------ JGSA
