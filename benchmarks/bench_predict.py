@@ -146,8 +146,9 @@ def build_and_export(args) -> None:
 def profile_components(args, model, svm, class_names, config) -> list[dict]:
     """Times the served graph's parts as separate tf.functions."""
     import tensorflow as tf
-    from divafn_tf import classifier, data, export
+    from divafn_tf import classifier, export
     from divafn_tf.model import mean_keyframe_embedding
+    from divafn_tf.prep.images import resize_uint8
 
     recognizer = export.VideoRecognizer(model, svm, class_names, IMAGE_SIZE,
                                         VIDEO_DIM)
@@ -155,7 +156,7 @@ def profile_components(args, model, svm, class_names, config) -> list[dict]:
 
     @tf.function
     def resize(frames):
-        return data.resize_uint8(frames, IMAGE_SIZE)
+        return resize_uint8(frames, IMAGE_SIZE)
 
     @tf.function
     def keyframe(frames):

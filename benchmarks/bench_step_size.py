@@ -14,7 +14,7 @@ RunConfig, d = 256, video_hidden = 1024; the heads ``model.heads["f"]``,
 ``model.heads["h"]`` take the 1280-d frozen pooled features) train on random
 class-structured data: class means + noise for the 1280-d features (clipped
 to ReLU6's [0, 6]) and for a 512-d non-negative video feature; unit class
-vectors (k = 300). Banks from ``fill_banks``, W from ``callbacks.solve_w``
+vectors (k = 300). Banks from ``fill_banks``, W from ``model.solve_w``
 (min_norm, not standardised) before training and after every epoch (the
 library's ``--w_update_every=1``), then ``model.fit`` with plain SGD at lr 1e-4.
 
@@ -178,8 +178,9 @@ def kernels(model):
 def run_one(args, n, epochs, scaling, arrays, class_vectors, original):
     import keras
     import tensorflow as tf
-    from divafn_tf import callbacks, train
+    from divafn_tf import train
     from divafn_tf.config import RunConfig
+    from divafn_tf.model import solve_w
     from divafn_tf.objective import class_prior_nll
 
     s_nll, s_ae = SCALINGS[scaling](n)
@@ -199,7 +200,7 @@ def run_one(args, n, epochs, scaling, arrays, class_vectors, original):
     ordered = tf.data.Dataset.from_tensor_slices(arrays).batch(b)
     model.fill_banks(ordered)
     semantics = class_vectors[labels].T
-    solve = lambda: callbacks.solve_w(  # noqa: E731
+    solve = lambda: solve_w(  # noqa: E731
         model, semantics, config.beta, config.lam, "min_norm", False)
     solve()
     probe_rows = np.random.default_rng(args.seed + 1).permutation(n)[:b]

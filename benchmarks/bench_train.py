@@ -69,7 +69,7 @@ What is measured
    BU101 images are larger. A second row decodes JPEG images of
    ``--real_image_size`` (default 480×360) and 224×224 PNG keyframes (the
    stored size of the real configs' keyframes), with TF's image decoder and
-   ``data.resize_uint8`` in the same parallel map / batch / prefetch, from
+   ``prep.images.resize_uint8`` in the same parallel map / batch / prefetch, from
    memory (no TFRecord reading): the decode + resize cost of real data.
 
 The machine's load average is printed before and after (other jobs on a
@@ -429,7 +429,7 @@ def real_size_decode(args, sizes) -> dict:
     import cv2
     import numpy as np
     import tensorflow as tf
-    from divafn_tf import data
+    from divafn_tf.prep.images import resize_uint8
 
     width, height = (int(v) for v in args.real_image_size.split("x"))
     rng = np.random.default_rng(args.seed)
@@ -453,8 +453,8 @@ def real_size_decode(args, sizes) -> dict:
                                        expand_animations=False)
             key = tf.io.decode_image(ex["keyframe"], channels=3,
                                      expand_animations=False)
-            return {"image": data.resize_uint8(image, size),
-                    "keyframes": data.resize_uint8(key[None], size),
+            return {"image": resize_uint8(image, size),
+                    "keyframes": resize_uint8(key[None], size),
                     "label": ex["label"]}
         ds = (source.repeat().map(decode, num_parallel_calls=tf.data.AUTOTUNE)
               .batch(args.batch_size).prefetch(tf.data.AUTOTUNE))

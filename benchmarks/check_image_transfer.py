@@ -54,7 +54,7 @@ BATCH = 32
 
 def build_stem():
     """The frozen stem of the demo's keyframe network (uint8 → 1280-d)."""
-    from divafn_tf import backbones, frozen_features, networks
+    from divafn_tf.nets import backbones, frozen_features, networks
     net = backbones.build_image_network(
         backbones.ImageNetworkConfig(
             backbone="efficientnet_lite0", train_layers="top",

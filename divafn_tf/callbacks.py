@@ -12,32 +12,9 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from divafn_tf import evaluation, standardize, sylvester
+from divafn_tf import evaluation
 from divafn_tf.errors import UserInputError
-from divafn_tf.model import Divafn
-
-
-def solve_w(model: Divafn, semantics: np.ndarray, beta: float, lam: float,
-            method: str, standardize_features: bool) -> dict[str, float]:
-    """W_F, W_H, W_G, W_E from the banks (eqs. 18-24), on standardised banks.
-
-    The moments μ, σ of each modality are set from the same banks first
-    (``standardize.py``; identity with ``standardize_features=False``).
-    ``semantics`` is the paper's S, k × n. Returns each solve's relative
-    residual ‖AW + WB − C‖/‖C‖ by W name.
-    """
-    banks = model.bank_values()
-    for m, bank in banks.items():
-        model.set_moments(m, standardize.moments_of(bank, standardize_features))
-    scaled = {m: model.moment_values(m).apply(bank) for m, bank in banks.items()}
-    scaled["e"] = np.concatenate([scaled["h"], scaled["g"]], axis=1)
-    residuals = {}
-    for name, x in scaled.items():
-        solution = sylvester.solve_autoencoder_w(semantics, x.T, beta, lam,
-                                                 method)
-        model.w_of(name).assign(solution.w.astype(np.float32))
-        residuals[f"w_{name}"] = solution.relative_residual
-    return residuals
+from divafn_tf.model import solve_w
 
 
 class AutoencoderWeightsUpdate(keras.callbacks.Callback):

@@ -1,6 +1,6 @@
 """RunConfig: every setting of one run, with its default, defined once.
 
-``divafn_tf/flags.py`` turns each field into a flag of the same name (with its
+``divafn_tf/cli/flags.py`` turns each field into a flag of the same name (with its
 help text there) and takes the default from here.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ BANK_DTYPES = ("float32", "bfloat16")
 
 @dataclasses.dataclass
 class RunConfig:
-    """Everything one run depends on (see divafn_tf/flags.py for each field)."""
+    """Everything one run depends on (see divafn_tf/cli/flags.py for each field)."""
 
     dataset: str = "divafn/synthetic"
     data_dir: str | None = None

@@ -27,6 +27,7 @@ import tensorflow_datasets as tfds
 from absl import logging
 
 from divafn_tf.errors import UserInputError
+from divafn_tf.prep.images import resize_uint8
 
 from tfds_builders.divafn.divafn_dataset_builder import (POOL_SPLIT,
                                                           with_num_keyframes)
@@ -193,21 +194,6 @@ def select(pool: Pool, ratio: float, seed: int) -> tuple[Selection, Selection]:
     train, test = split_by_ratio(labels, ratio, seed, pool.class_names)
     return (Selection(POOL_SPLIT, train, labels[train]),
             Selection(POOL_SPLIT, test, labels[test]))
-
-
-def resize_uint8(images: tf.Tensor, size: int) -> tf.Tensor:
-    """uint8 images [..., H, W, 3] → uint8 [..., size, size, 3] (antialiased).
-
-    The one resize of the project: training, evaluation and the SavedModel
-    all call it, so served frames are prepared exactly as trained ones.
-    """
-    shape = tf.shape(images)
-    flat = tf.reshape(images, tf.concat([[-1], shape[-3:]], axis=0))
-    resized = tf.image.resize(flat, (size, size), antialias=True)
-    resized = tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
-    out = tf.reshape(resized, tf.concat([shape[:-3], [size, size, 3]], axis=0))
-    out.set_shape(images.shape[:-3].concatenate([size, size, 3]))
-    return out
 
 
 def _select(pool: Pool, selection: Selection) -> tf.data.Dataset:

@@ -68,13 +68,13 @@ import tensorflow as tf
 from absl import app, flags, logging
 from tensorboard.plugins.hparams import api as hparams_api
 
-from divafn_tf import (backbones, classifier, data, distribute,
-                       domain_adaptation, errors, evaluation, plots,
-                       standardize, sylvester, train)
+from divafn_tf import (classifier, data, distribute, domain_adaptation, errors,
+                       evaluation, plots, standardize, sylvester, train)
+from divafn_tf.nets import backbones
 from divafn_tf.model import mean_keyframe_embedding
-from divafn_tf import flags as _run_flags  # noqa: F401  (defines the run flags)
+from divafn_tf.cli import flags as _run_flags  # noqa: F401  (defines the run flags)
 from divafn_tf.config import RunConfig
-from divafn_tf.main import config_from_flags
+from divafn_tf.cli.train import config_from_flags
 
 BASE_METHODS = ("svm", "baseline", "finetuned", "kvc", "diva", "divf", "divafn",
                 "divafn_no_images")

@@ -28,11 +28,10 @@ import tensorflow as tf
 
 from sklearn.pipeline import Pipeline
 
-from divafn_tf import classifier, data
+from divafn_tf import classifier
 from divafn_tf.model import Divafn, mean_keyframe_embedding
-
-SIGNATURE = "serving_default"
-CLASS_NAMES_SIGNATURE = "class_names"
+from divafn_tf.prep.images import resize_uint8
+from divafn_tf.serving import CLASS_NAMES_SIGNATURE, SIGNATURE
 
 
 class VideoRecognizer(tf.Module):
@@ -79,7 +78,7 @@ class VideoRecognizer(tf.Module):
             message="keyframes and video_feature must have the same N")
         keyframes.set_shape([None, None, None, None, 3])
         h = mean_keyframe_embedding(
-            self.keyframe_net, data.resize_uint8(keyframes, self.image_size),
+            self.keyframe_net, resize_uint8(keyframes, self.image_size),
             self.embedding_dim)
         g = self.video_net(video_feature, training=False)
         h, g = ((x - self.moments[m][0]) / self.moments[m][1]

@@ -9,8 +9,8 @@ Alternating optimisation (paper §III.D, docs/design.md §4):
   gradient of the surrogate below gives each network exactly its partial
   derivative of J with the other variables fixed at the bank snapshot (eqs.
   15-17); the batch rows are then written back into the banks.
-* W_F, W_H, W_G, W_E: closed form from the banks (eqs. 18-24), done by
-  ``callbacks.AutoencoderWeightsUpdate`` between epochs.
+* W_F, W_H, W_G, W_E: closed form from the banks (eqs. 18-24, ``solve_w``),
+  called by ``callbacks.AutoencoderWeightsUpdate`` between epochs.
 
 What is differentiated, per batch of B rows (with n training triplets)::
 
@@ -55,7 +55,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from divafn_tf import objective, standardize
+from divafn_tf import objective, standardize, sylvester
 from divafn_tf.config import BANK_DTYPES
 from divafn_tf.objective import ObjectiveWeights
 
@@ -324,3 +324,26 @@ def _global_count(local_count: tf.Tensor) -> tf.Tensor:
     if ctx is not None and ctx.num_replicas_in_sync > 1:
         count = ctx.all_reduce(tf.distribute.ReduceOp.SUM, count)
     return count
+
+
+def solve_w(model: Divafn, semantics: np.ndarray, beta: float, lam: float,
+            method: str, standardize_features: bool) -> dict[str, float]:
+    """W_F, W_H, W_G, W_E from the banks (eqs. 18-24), on standardised banks.
+
+    The moments μ, σ of each modality are set from the same banks first
+    (``standardize.py``; identity with ``standardize_features=False``).
+    ``semantics`` is the paper's S, k × n. Returns each solve's relative
+    residual ‖AW + WB − C‖/‖C‖ by W name.
+    """
+    banks = model.bank_values()
+    for m, bank in banks.items():
+        model.set_moments(m, standardize.moments_of(bank, standardize_features))
+    scaled = {m: model.moment_values(m).apply(bank) for m, bank in banks.items()}
+    scaled["e"] = np.concatenate([scaled["h"], scaled["g"]], axis=1)
+    residuals = {}
+    for name, x in scaled.items():
+        solution = sylvester.solve_autoencoder_w(semantics, x.T, beta, lam,
+                                                 method)
+        model.w_of(name).assign(solution.w.astype(np.float32))
+        residuals[f"w_{name}"] = solution.relative_residual
+    return residuals

@@ -16,9 +16,10 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from divafn_tf import (backbones, callbacks, checkpointing, data, distribute,
-                       evaluation, export, frozen_features, networks,
-                       semantics)
+from divafn_tf import (callbacks, checkpointing, data, distribute, evaluation,
+                       export)
+from divafn_tf.nets import backbones, frozen_features, networks
+from divafn_tf.prep import semantics
 from divafn_tf.config import RunConfig
 from divafn_tf.errors import UserInputError
 from divafn_tf.model import Divafn

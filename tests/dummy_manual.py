@@ -7,7 +7,7 @@ tfds_builders.divafn.make_dummy_data``).
 import shutil
 from pathlib import Path
 
-from divafn_tf import semantics
+from divafn_tf.prep import semantics
 from tfds_builders.divafn import divafn_dataset_builder
 
 DUMMY = Path(divafn_dataset_builder.__file__).parent / "dummy_data"

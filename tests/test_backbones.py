@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 import tiny_model
-from divafn_tf import backbones, networks
+from divafn_tf.nets import backbones, networks
 from divafn_tf.errors import UserInputError
 from divafn_tf.model import Divafn
 from divafn_tf.objective import ObjectiveWeights

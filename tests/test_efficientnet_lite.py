@@ -6,9 +6,9 @@ import pytest
 import tensorflow as tf
 from skimage import data
 
-from divafn_tf import backbones, efficientnet_lite, networks
+from divafn_tf.nets import backbones, efficientnet_lite, networks
 from divafn_tf.errors import UserInputError
-from divafn_tf.torch_state_dict import read_state_dict
+from divafn_tf.nets.torch_state_dict import read_state_dict
 
 SIZE = 224
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 from absl import flags
 
-from divafn_tf import flags as divafn_flags  # noqa: F401  (defines the flags)
+from divafn_tf.cli import flags as divafn_flags  # noqa: F401  (defines the flags)
 from divafn_tf.config import RunConfig
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from divafn_tf import keyframes
+from divafn_tf.prep import keyframes
 
 BLACK, WHITE, RED, GREEN, BLUE = ((0, 0, 0), (255, 255, 255), (255, 0, 0),
                                   (0, 255, 0), (0, 0, 255))

@@ -9,7 +9,7 @@ import pytest
 import scipy.io
 
 import keras
-from divafn_tf import backbones, matconvnet, networks
+from divafn_tf.nets import backbones, matconvnet, networks
 from divafn_tf.errors import UserInputError
 
 SIZE = 224

@@ -5,7 +5,7 @@ import pytest
 
 from divafn_tf.errors import UserInputError
 from tfds_builders.divafn import official_splits as splits
-from tfds_builders.divafn.video_features import RawDataError
+from divafn_tf.prep.video_features import RawDataError
 
 
 def _write(path, lines, newline="\r\n"):

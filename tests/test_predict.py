@@ -10,8 +10,8 @@ import pytest
 import tensorflow as tf
 
 import tiny_model
-from divafn_tf import export, predict
-from divafn_tf.keyframes import KeyframeError, extract_keyframes
+from divafn_tf import export, serving
+from divafn_tf.prep.keyframes import KeyframeError, extract_keyframes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLASS_NAMES = ["wave", "jump", "clap"]
@@ -64,7 +64,7 @@ def run_cli(*args):
 
 def test_pairs_every_video_with_its_feature(folders):
     video_dir, feature_dir = folders
-    pairs = predict.pair_videos_with_features(str(video_dir), str(feature_dir))
+    pairs = serving.pair_videos_with_features(str(video_dir), str(feature_dir))
     assert pairs == [(str(video_dir / f"{n}.avi"), str(feature_dir / f"{n}.npy"))
                      for n, _, _ in VIDEOS]
 
@@ -73,8 +73,8 @@ def test_pairs_every_video_with_its_feature(folders):
 def test_predict_videos_equals_the_signature_called_directly(
         saved_model, folders, num_keyframes):
     video_dir, feature_dir = folders
-    pairs = predict.pair_videos_with_features(str(video_dir), str(feature_dir))
-    results = predict.predict_videos(saved_model, pairs,
+    pairs = serving.pair_videos_with_features(str(video_dir), str(feature_dir))
+    results = serving.predict_videos(saved_model, pairs,
                                      num_keyframes=num_keyframes,
                                      batch_size=2, top_k=5)
     serve = tf.saved_model.load(saved_model).signatures[export.SIGNATURE]
@@ -105,9 +105,9 @@ def test_cli_folder_writes_csv_and_prints_one_line_per_video(
                    f"--feature_dir={feature_dir}", "--batch_size=2",
                    "--top_k=2", f"--output={output}")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    expected = predict.predict_videos(
+    expected = serving.predict_videos(
         saved_model,
-        predict.pair_videos_with_features(str(video_dir), str(feature_dir)),
+        serving.pair_videos_with_features(str(video_dir), str(feature_dir)),
         batch_size=2, top_k=2)
     with open(output, newline="") as stream:
         rows = list(csv.reader(stream))
@@ -149,7 +149,7 @@ def test_cli_rejects_undecodable_video(saved_model, tmp_path):
     assert str(video) in proc.stderr
     assert "error:" in proc.stderr
     with pytest.raises(KeyframeError, match="broken.avi"):
-        predict.predict_videos(saved_model, [(str(video), str(feature))])
+        serving.predict_videos(saved_model, [(str(video), str(feature))])
 
 
 def test_cli_rejects_feature_of_wrong_dimension(saved_model, folders, tmp_path):
@@ -188,8 +188,8 @@ def test_cli_rejects_missing_feature_file(saved_model, folders, tmp_path):
 def test_load_video_feature_names_file_and_expected_shape(tmp_path, array, message):
     path = tmp_path / "feature.npy"
     np.save(path, array)  # np.save pickles object arrays
-    with pytest.raises(predict.PredictError) as error:
-        predict.load_video_feature(str(path), tiny_model.DV)
+    with pytest.raises(serving.PredictError) as error:
+        serving.load_video_feature(str(path), tiny_model.DV)
     assert message in str(error.value)
     assert str(path) in str(error.value)
     assert f"({tiny_model.DV},)" in str(error.value)
@@ -201,8 +201,8 @@ def test_missing_list_is_capped_at_five(tmp_path):
     feature_dir.mkdir()
     for i in range(8):
         (video_dir / f"clip{i}.mp4").write_bytes(b"")
-    with pytest.raises(predict.PredictError) as error:
-        predict.pair_videos_with_features(str(video_dir), str(feature_dir))
+    with pytest.raises(serving.PredictError) as error:
+        serving.pair_videos_with_features(str(video_dir), str(feature_dir))
     text = str(error.value)
     assert text.startswith("8 video(s)")
     assert text.count("has no feature file") == 5
@@ -211,7 +211,7 @@ def test_missing_list_is_capped_at_five(tmp_path):
 
 def test_video_extensions_are_the_builders(tmp_path):
     from tfds_builders.divafn import sources
-    assert predict.VIDEO_EXTENSIONS is sources.VIDEO_EXTENSIONS
+    assert serving.VIDEO_EXTENSIONS is sources.VIDEO_EXTENSIONS
     video_dir, feature_dir = tmp_path / "v", tmp_path / "f"
     video_dir.mkdir()
     feature_dir.mkdir()
@@ -220,7 +220,7 @@ def test_video_extensions_are_the_builders(tmp_path):
     for name in names + ["notes.txt"]:
         (video_dir / name).write_bytes(b"")
         (feature_dir / (os.path.splitext(name)[0] + ".npy")).write_bytes(b"")
-    pairs = predict.pair_videos_with_features(str(video_dir), str(feature_dir))
+    pairs = serving.pair_videos_with_features(str(video_dir), str(feature_dir))
     assert [os.path.basename(v) for v, _ in pairs] == names
 
 

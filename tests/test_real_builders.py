@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from divafn_tf import semantics
+from divafn_tf.prep import semantics
 from tfds_builders.divafn import (class_tables, divafn_dataset_builder,
                                   sources)
-from tfds_builders.divafn.video_features import RawDataError
+from divafn_tf.prep.video_features import RawDataError
 import dummy_manual
 from dummy_manual import DUMMY
 

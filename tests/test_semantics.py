@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from gensim.models import KeyedVectors
 
-from divafn_tf import semantics
+from divafn_tf.prep import semantics
 
 WORDS = ["walking", "with", "dog", "waving", "flag", "jumping", "jacks"]
 

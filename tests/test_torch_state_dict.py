@@ -7,9 +7,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from divafn_tf import efficientnet_lite
+from divafn_tf.nets import efficientnet_lite
 from divafn_tf.errors import UserInputError
-from divafn_tf.torch_state_dict import read_state_dict
+from divafn_tf.nets.torch_state_dict import read_state_dict
 
 _STORAGE_TYPES = {np.dtype(np.float32): "FloatStorage",
                   np.dtype(np.float64): "DoubleStorage",

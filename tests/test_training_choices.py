@@ -13,9 +13,10 @@ import scipy.optimize
 import tensorflow as tf
 
 import tiny_model
-from divafn_tf import (callbacks, evaluation, frozen_features, networks,
-                       objective, standardize, train)
+from divafn_tf import evaluation, objective, standardize, train
+from divafn_tf.nets import frozen_features, networks
 from divafn_tf.config import RunConfig
+from divafn_tf.model import solve_w
 
 
 def _softplus(x):
@@ -126,7 +127,7 @@ def test_final_w_is_solved_from_fresh_standardised_inference_features(tiny_data)
                                    rtol=1e-5, atol=1e-6)
     semantics = experiment.class_vectors.astype(np.float64)[
         experiment.train_set.labels].T
-    callbacks.solve_w(model, semantics, config.beta, config.lam, "min_norm", True)
+    solve_w(model, semantics, config.beta, config.lam, "min_norm", True)
     for m in "fhge":
         np.testing.assert_allclose(model.w_of(m).numpy(), w_final[m], rtol=1e-4,
                                    atol=1e-5)
@@ -240,7 +241,7 @@ def test_split_frozen_inside_a_nested_backbone_and_not_inside_a_residual():
     """EfficientNet-Lite0 (a nested backbone): cut at a block's input, the
     cached network equals the whole; a cut between a block's layers, which
     its residual add bypasses, is refused (None: no single cut tensor)."""
-    from divafn_tf import backbones
+    from divafn_tf.nets import backbones
     x = np.random.default_rng(1).integers(0, 256, (2, 64, 64, 3)).astype(np.uint8)
     config = backbones.ImageNetworkConfig(
         backbone="efficientnet_lite0", train_layers="from:block7a_expand_conv",
@@ -296,7 +297,7 @@ def test_no_dropout_by_default():
     assert RunConfig().dropout == 0.0
     config = train.image_network_config(dataclasses.replace(
         RunConfig(), image_size=63, cnn_width=0.125, fc_units=16, d=8))
-    from divafn_tf import backbones
+    from divafn_tf.nets import backbones
     network = backbones.build_image_network(config, "image_net")
     x = np.random.default_rng(0).integers(0, 256, (4, 63, 63, 3)).astype(np.uint8)
     np.testing.assert_array_equal(network(x, training=True),

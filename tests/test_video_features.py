@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from tfds_builders.divafn.video_features import (FeatureMatrix, RawDataError,
-                                                 load_video_feature)
+from divafn_tf.prep.video_features import (FeatureMatrix, RawDataError,
+                                           load_video_feature)
 
 
 def test_per_video_npy_checks_dimension_and_finiteness(tmp_path):

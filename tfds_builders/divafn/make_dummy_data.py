@@ -59,7 +59,7 @@ import cv2
 import numpy as np
 from gensim.models import KeyedVectors
 
-from divafn_tf import semantics
+from divafn_tf.prep import semantics
 from tfds_builders.divafn import class_tables
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "dummy_data"

@@ -21,8 +21,8 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from divafn_tf import semantics
-from tfds_builders.divafn.video_features import RawDataError
+from divafn_tf.prep import semantics
+from divafn_tf.prep.video_features import RawDataError
 
 
 @dataclasses.dataclass(frozen=True)

@@ -43,10 +43,10 @@ from pathlib import Path
 
 from absl import logging
 
-from divafn_tf import semantics
-from divafn_tf.keyframes import VIDEO_EXTENSIONS
+from divafn_tf.prep import semantics
+from divafn_tf.prep.keyframes import VIDEO_EXTENSIONS
 from tfds_builders.divafn import class_tables, official_splits
-from tfds_builders.divafn.video_features import RawDataError
+from divafn_tf.prep.video_features import RawDataError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff",
                     ".webp")

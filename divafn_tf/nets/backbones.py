@@ -36,7 +36,7 @@ import os
 import keras
 import numpy as np
 
-from divafn_tf import efficientnet_lite, matconvnet, networks
+from divafn_tf.nets import efficientnet_lite, matconvnet, networks
 from divafn_tf.errors import UserInputError
 
 BACKBONES = ("cnn_f", "resnet50", "mobilenet_v2", "efficientnet_lite0")

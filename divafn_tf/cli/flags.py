@@ -35,7 +35,7 @@ flags.DEFINE_string("class_vectors", _DEFAULT.class_vectors,
                     "Replace the dataset's word2vec class vectors: a JSON "
                     "{class name: vector} file, or attribute vectors (e.g. "
                     "UCF101's 115 attributes) as .npy/.csv/.txt, one row per "
-                    "class (see divafn_tf/semantics.py).")
+                    "class (see divafn_tf/prep/semantics.py).")
 flags.DEFINE_float("train_ratio", _DEFAULT.train_ratio,
                    "Share r of each class's videos used for training. Pools: "
                    "in (0, 1), the rest are the test videos (paper: 0.1 ... "

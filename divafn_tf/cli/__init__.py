@@ -1,0 +1,1 @@
+"""The commands: the only modules that use absl ``app`` and ``flags``."""

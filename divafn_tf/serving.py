@@ -1,0 +1,298 @@
+"""Serving an exported DIVAFN SavedModel: videos in, predicted actions out.
+
+`predict_videos` takes (video, ``.npy`` feature) pairs, extracts each video's
+keyframes (`keyframes.extract_keyframes`, the histogram difference method),
+loads the feature (no pickle; a finite 1-D float array of the length ``dv``
+declared by the ``serving_default`` signature) and runs the signature in
+batches. `pair_videos_with_features` pairs a folder of videos with a folder
+of ``<id>.npy`` features; `format_prediction` and `write_csv` give the
+printed line and the CSV of `divafn_tf.predict` (the command,
+`divafn_tf.cli.predict`, documents both layouts).
+
+TensorFlow is imported only when a SavedModel is loaded, so importing this
+module is light.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from typing import Any, Sequence
+
+import numpy as np
+
+from divafn_tf.errors import UserInputError
+from divafn_tf.prep.keyframes import VIDEO_EXTENSIONS, extract_keyframes
+
+# The SavedModel's signatures (written by `export.export_saved_model`).
+SIGNATURE = "serving_default"
+CLASS_NAMES_SIGNATURE = "class_names"
+
+MAX_LISTED_MISSING = 5
+
+
+class PredictError(UserInputError):
+    """A bad input of the prediction run (the message names the file)."""
+
+
+# --------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------
+
+def pair_videos_with_features(video_dir: str,
+                              feature_dir: str) -> list[tuple[str, str]]:
+    """Pairs every video of a folder with its feature file.
+
+    Args:
+      video_dir: folder of videos ``<id>.<ext>``, ext one of
+        `VIDEO_EXTENSIONS` (case-insensitive); other files are ignored.
+      feature_dir: folder holding ``<id>.npy`` for every such video.
+
+    Returns:
+      (video path, feature path) pairs sorted by video file name.
+
+    Raises:
+      PredictError: a folder does not exist, there is no video, or some
+        videos have no feature file (up to `MAX_LISTED_MISSING` are listed
+        with both paths).
+    """
+    for name, folder in (("video", video_dir), ("feature", feature_dir)):
+        if not os.path.isdir(folder):
+            raise PredictError(f"{name} folder {folder!r} does not exist")
+    pairs, missing = [], []
+    for name in sorted(os.listdir(video_dir)):
+        stem, ext = os.path.splitext(name)
+        path = os.path.join(video_dir, name)
+        if (name.startswith(".") or ext.lower() not in VIDEO_EXTENSIONS
+                or not os.path.isfile(path)):
+            continue
+        feature = os.path.join(feature_dir, stem + ".npy")
+        if os.path.isfile(feature):
+            pairs.append((path, feature))
+        else:
+            missing.append((path, feature))
+    if missing:
+        listed = "; ".join(f"video {v!r} has no feature file {f!r}"
+                           for v, f in missing[:MAX_LISTED_MISSING])
+        more = len(missing) - MAX_LISTED_MISSING
+        raise PredictError(
+            f"{len(missing)} video(s) in {video_dir!r} have no feature file "
+            f"in {feature_dir!r}: {listed}"
+            + (f"; and {more} more" if more > 0 else ""))
+    if not pairs:
+        raise PredictError(f"no video ({'/'.join(VIDEO_EXTENSIONS)}) in "
+                           f"folder {video_dir!r}")
+    return pairs
+
+
+def load_video_feature(path: str, dim: int) -> np.ndarray:
+    """Loads one video feature (no pickle) and checks it.
+
+    Args:
+      path: a ``.npy`` file.
+      dim: dv, the feature length the SavedModel expects.
+
+    Returns:
+      float32 array [dim].
+
+    Raises:
+      PredictError: the file is missing or unreadable, or its array is not a
+        finite 1-D float array of shape (dim,); the message names the file
+        and the expected shape.
+    """
+    expected = f"expected a finite 1-D float array of shape ({dim},)"
+    if not os.path.isfile(path):
+        raise PredictError(f"video feature file {path!r} does not exist "
+                           f"({expected})")
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:
+        raise PredictError(f"cannot read video feature file {path!r} as a "
+                           f".npy array without pickle ({expected}): "
+                           f"{error}") from None
+    if not isinstance(array, np.ndarray):  # an .npz archive
+        raise PredictError(f"video feature file {path!r} is not a single .npy "
+                           f"array ({expected})")
+    if not np.issubdtype(array.dtype, np.floating):
+        raise PredictError(f"video feature file {path!r} has dtype "
+                           f"{array.dtype} ({expected})")
+    if array.shape != (dim,):
+        raise PredictError(f"video feature file {path!r} has shape "
+                           f"{array.shape} ({expected})")
+    feature = array.astype(np.float32)
+    if not np.all(np.isfinite(feature)):
+        raise PredictError(f"video feature file {path!r} has non-finite "
+                           f"values in float32 ({expected})")
+    return feature
+
+
+# --------------------------------------------------------------------------
+# The SavedModel
+# --------------------------------------------------------------------------
+
+def load_signature(saved_model_dir: str) -> tuple[Any, Any]:
+    """Loads the SavedModel; returns (loaded object, ``serving_default``).
+
+    The loaded object must be kept alive while the signature is used.
+
+    Raises:
+      PredictError: no SavedModel there, or it has no ``serving_default``.
+    """
+    import tensorflow as tf
+    if not tf.saved_model.contains_saved_model(saved_model_dir):
+        raise PredictError(f"no SavedModel in {saved_model_dir!r}")
+    loaded = tf.saved_model.load(saved_model_dir)
+    if SIGNATURE not in loaded.signatures:
+        raise PredictError(f"SavedModel {saved_model_dir!r} has no "
+                           f"{SIGNATURE!r} signature "
+                           f"(has {sorted(loaded.signatures)})")
+    return loaded, loaded.signatures[SIGNATURE]
+
+
+def video_feature_dim(serving_fn: Any) -> int:
+    """dv, read from the signature's ``video_feature`` input spec [N, dv]."""
+    _, kwargs = serving_fn.structured_input_signature
+    spec = kwargs.get("video_feature")
+    if spec is None or spec.shape.rank != 2 or spec.shape[1] is None:
+        raise PredictError(f"the {SIGNATURE!r} signature has no video_feature "
+                           f"input of shape [N, dv] (inputs: {kwargs})")
+    return int(spec.shape[1])
+
+
+def class_name_table(loaded: Any, saved_model_dir: str) -> list[str]:
+    """All C class names, from the SavedModel's ``class_names`` signature."""
+    if CLASS_NAMES_SIGNATURE not in loaded.signatures:
+        raise PredictError(f"{saved_model_dir}: no {CLASS_NAMES_SIGNATURE!r} "
+                           f"signature (export it with divafn_tf.export)")
+    names = loaded.signatures[CLASS_NAMES_SIGNATURE]()["class_names"]
+    return [n.decode("utf-8") for n in names.numpy()]
+
+
+# --------------------------------------------------------------------------
+# Prediction
+# --------------------------------------------------------------------------
+
+def _top_k(scores: np.ndarray, names: list[str], k: int) -> list[tuple[str, float]]:
+    """The k best (name, score) pairs; equal scores go to the lower id."""
+    order = np.argsort(-scores, kind="stable")[:k]
+    return [(names[i], float(scores[i])) for i in order]
+
+
+def _serve_batch(serving_fn: Any, keyframes: list[np.ndarray],
+                 features: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """Runs the signature on videos whose keyframes may differ in shape.
+
+    Videos with equal keyframe shapes [K, H, W, 3] are stacked into one call;
+    the model resizes each frame on its own, so grouping does not change any
+    result.
+    """
+    import tensorflow as tf
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, frames in enumerate(keyframes):
+        groups.setdefault(frames.shape, []).append(i)
+    results: list[dict[str, np.ndarray] | None] = [None] * len(keyframes)
+    for indices in groups.values():
+        out = serving_fn(
+            keyframes=tf.constant(np.stack([keyframes[i] for i in indices])),
+            video_feature=tf.constant(np.stack([features[i] for i in indices])))
+        out = {key: value.numpy() for key, value in out.items()}
+        for row, i in enumerate(indices):
+            results[i] = {key: value[row] for key, value in out.items()}
+    return {key: np.stack([r[key] for r in results]) for key in results[0]}
+
+
+def predict_videos(saved_model_dir: str, videos: Sequence[tuple[str, str]],
+                   num_keyframes: int = 1, batch_size: int = 16,
+                   top_k: int = 5) -> list[dict[str, Any]]:
+    """Predicts the action class of videos with an exported SavedModel.
+
+    Every feature file is checked before any video is decoded, so a bad
+    feature fails fast.
+
+    Args:
+      saved_model_dir: directory of the SavedModel (`export.export_saved_model`).
+      videos: (video path, ``.npy`` feature path) pairs.
+      num_keyframes: K, keyframes extracted per video.
+      batch_size: videos per call of the signature.
+      top_k: number of best-scoring classes listed per video (at most C).
+
+    Returns:
+      One dict per video, in input order, with keys ``video`` and
+      ``feature`` (the paths), ``class_id`` (int), ``class_name`` (str),
+      ``scores`` (float32 [C], the SVM decision values) and ``top_k``
+      (list of (class name, score), best first).
+
+    Raises:
+      PredictError: bad arguments, SavedModel or feature file.
+      KeyframeError: a video is missing, cannot be opened or decoded, or is
+        truncated.
+    """
+    if num_keyframes < 1 or batch_size < 1 or top_k < 1:
+        raise PredictError(f"num_keyframes ({num_keyframes}), batch_size "
+                           f"({batch_size}) and top_k ({top_k}) must be >= 1")
+    videos = [(os.fspath(v), os.fspath(f)) for v, f in videos]
+    if not videos:
+        return []
+    loaded, serving_fn = load_signature(saved_model_dir)
+    dim = video_feature_dim(serving_fn)
+    features = [load_video_feature(f, dim) for _, f in videos]
+    names = class_name_table(loaded, saved_model_dir)
+    k = min(top_k, len(names))
+
+    results = []
+    for start in range(0, len(videos), batch_size):
+        batch = videos[start:start + batch_size]
+        keyframes = [extract_keyframes(v, num_keyframes) for v, _ in batch]
+        out = _serve_batch(serving_fn, keyframes,
+                           features[start:start + batch_size])
+        for row, (video, feature) in enumerate(batch):
+            class_id = int(out["class_id"][row])
+            class_name = out["class_name"][row].decode("utf-8")
+            scores = out["scores"][row]
+            results.append(dict(video=video, feature=feature,
+                                class_id=class_id, class_name=class_name,
+                                scores=scores,
+                                top_k=_top_k(scores, names, k)))
+    del loaded
+    return results
+
+
+# --------------------------------------------------------------------------
+# Output
+# --------------------------------------------------------------------------
+
+def format_prediction(result: dict[str, Any]) -> str:
+    """The printed line of one video: predicted class, then top-k scores."""
+    top = ", ".join(f"{name} {score:.4f}" for name, score in result["top_k"])
+    return (f"{result['video']}: {result['class_name']} "
+            f"(class {result['class_id']}) | {top}")
+
+
+def write_csv(path: str, results: Sequence[dict[str, Any]]) -> None:
+    """Writes the predictions as CSV (module docstring layout), atomically.
+
+    The rows go to a temporary file in the same folder, which is then renamed
+    to ``path``; on failure the temporary file is removed and ``path`` is
+    left untouched.
+    """
+    k = max((len(r["top_k"]) for r in results), default=0)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".",
+                               suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as stream:
+            writer = csv.writer(stream)
+            writer.writerow(["video", "class_id", "class_name"]
+                            + [f"top{i + 1}" for i in range(k)])
+            for r in results:
+                writer.writerow([r["video"], r["class_id"], r["class_name"]]
+                                + [f"{name}:{score:.6f}"
+                                   for name, score in r["top_k"]])
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
