@@ -54,9 +54,9 @@ BATCH = 32
 
 def build_stem():
     """The frozen stem of the demo's keyframe network (uint8 → 1280-d)."""
-    from divafn_tf.nets import backbones, frozen_features, networks
-    net = backbones.build_image_network(
-        backbones.ImageNetworkConfig(
+    from divafn_tf.nets import frozen_features, networks
+    net = networks.build_image_network(
+        networks.ImageNetworkConfig(
             backbone="efficientnet_lite0", train_layers="top",
             cnn=networks.CnnFConfig(image_size=IMAGE_SIZE, output_dim=8)),
         "keyframe_net")

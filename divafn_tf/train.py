@@ -18,7 +18,7 @@ from absl import logging
 
 from divafn_tf import (callbacks, checkpointing, data, distribute, evaluation,
                        export)
-from divafn_tf.nets import backbones, frozen_features, networks
+from divafn_tf.nets import frozen_features, networks
 from divafn_tf.prep import semantics
 from divafn_tf.config import RunConfig
 from divafn_tf.errors import UserInputError
@@ -26,9 +26,9 @@ from divafn_tf.model import Divafn
 from divafn_tf.objective import ObjectiveWeights
 
 
-def image_network_config(config: RunConfig) -> backbones.ImageNetworkConfig:
+def image_network_config(config: RunConfig) -> networks.ImageNetworkConfig:
     """The image/keyframe network settings of a run's flags."""
-    return backbones.ImageNetworkConfig(
+    return networks.ImageNetworkConfig(
         backbone=config.image_backbone, weights=config.image_weights,
         train_layers=config.train_image_layers,
         cnn=networks.CnnFConfig(image_size=config.image_size,
@@ -47,9 +47,9 @@ def build_model(config: RunConfig, class_vectors: np.ndarray,
     """
     image = image_network_config(config)
     networks_ = {
-        "f": (backbones.build_image_network(image, "image_net")
+        "f": (networks.build_image_network(image, "image_net")
               if config.images else None),
-        "h": backbones.build_image_network(image, "keyframe_net"),
+        "h": networks.build_image_network(image, "keyframe_net"),
     }
     cut = {}
     if config.frozen_cache and config.train_image_layers != "all":

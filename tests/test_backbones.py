@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 import tiny_model
-from divafn_tf.nets import backbones, networks
+from divafn_tf.nets import networks
 from divafn_tf.errors import UserInputError
 from divafn_tf.model import Divafn
 from divafn_tf.objective import ObjectiveWeights
@@ -49,7 +49,7 @@ def _write(model, path):
 
 
 def _network(backbone, weights=None, train_layers="all", name="image_net"):
-    return backbones.build_image_network(backbones.ImageNetworkConfig(
+    return networks.build_image_network(networks.ImageNetworkConfig(
         backbone=backbone, weights=weights, train_layers=train_layers,
         cnn=networks.CnnFConfig(image_size=SIZE, output_dim=16)), name)
 
@@ -100,7 +100,7 @@ def _trainable_names(network):
 
 def test_train_top_freezes_everything_but_fc8():
     for backbone in ("cnn_f", "mobilenet_v2"):
-        network = backbones.build_image_network(backbones.ImageNetworkConfig(
+        network = networks.build_image_network(networks.ImageNetworkConfig(
             backbone=backbone, train_layers="top",
             cnn=networks.CnnFConfig(image_size=63, width=0.125, fc_units=16,
                                     output_dim=8)), "image_net")
@@ -108,7 +108,7 @@ def test_train_top_freezes_everything_but_fc8():
 
 
 def test_train_from_a_layer_freezes_the_layers_before_it():
-    network = backbones.build_image_network(backbones.ImageNetworkConfig(
+    network = networks.build_image_network(networks.ImageNetworkConfig(
         train_layers="from:fc6", cnn=networks.CnnFConfig(
             image_size=63, width=0.125, fc_units=16, output_dim=8)), "image_net")
     assert _trainable_names(network) == ["image_net_fc6", "image_net_fc7",
@@ -117,7 +117,7 @@ def test_train_from_a_layer_freezes_the_layers_before_it():
     trained = _trainable_names(resnet)
     assert "conv5_block3_1_conv" in trained and "conv5_block2_1_conv" not in trained
     with pytest.raises(UserInputError, match="no layer 'conv9'.*conv1, conv2"):
-        backbones.build_image_network(backbones.ImageNetworkConfig(
+        networks.build_image_network(networks.ImageNetworkConfig(
             train_layers="from:conv9", cnn=networks.CnnFConfig(
                 image_size=63, width=0.125, fc_units=16, output_dim=8)), "n")
 
@@ -125,9 +125,9 @@ def test_train_from_a_layer_freezes_the_layers_before_it():
 def test_frozen_layers_do_not_move_in_training():
     cnn = networks.CnnFConfig(image_size=tiny_model.SIZE, width=0.125,
                               fc_units=32, output_dim=tiny_model.D, dropout=0.0)
-    image = backbones.ImageNetworkConfig(train_layers="top", cnn=cnn)
-    model = Divafn(backbones.build_image_network(image, "image_net"),
-                   backbones.build_image_network(image, "keyframe_net"),
+    image = networks.ImageNetworkConfig(train_layers="top", cnn=cnn)
+    model = Divafn(networks.build_image_network(image, "image_net"),
+                   networks.build_image_network(image, "keyframe_net"),
                    networks.build_video_mlp(tiny_model.DV, 32, tiny_model.D),
                    class_vectors=np.random.default_rng(0).normal(
                        size=(tiny_model.CLASSES, tiny_model.K_SEM)),
@@ -144,8 +144,15 @@ def test_frozen_layers_do_not_move_in_training():
         model.image_net.get_layer("image_net_fc8").kernel.numpy(), fc8)
 
 
+def _parameter_counts(model: keras.Model) -> tuple[int, int]:
+    """(trainable, frozen) parameter counts of a network."""
+    return tuple(sum(int(np.prod(w.shape)) for w in weights)
+                 for weights in (model.trainable_weights,
+                                 model.non_trainable_weights))
+
+
 def test_parameter_counts_of_each_backbone():
-    counts = {b: backbones.parameter_counts(_network(b, train_layers="top"))
+    counts = {b: _parameter_counts(_network(b, train_layers="top"))
               for b in ("resnet50", "mobilenet_v2")}
     # fc8 (2048·16 + 16, 1280·16 + 16) trains; the backbone is frozen.
     assert counts["resnet50"] == (2048 * 16 + 16, 23_587_712)

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 from skimage import data
 
-from divafn_tf.nets import backbones, efficientnet_lite, networks
+from divafn_tf.nets import efficientnet_lite, networks
 from divafn_tf.errors import UserInputError
 from divafn_tf.nets.torch_state_dict import read_state_dict
 
@@ -123,7 +123,7 @@ def test_missing_package(monkeypatch):
 
 def test_backbone_trains_fc8_or_from_a_layer(monkeypatch, tmp_path, state):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    network = backbones.build_image_network(backbones.ImageNetworkConfig(
+    network = networks.build_image_network(networks.ImageNetworkConfig(
         backbone="efficientnet_lite0", train_layers="top",
         cnn=networks.CnnFConfig(image_size=32, output_dim=16)), "image_net")
     assert network.output.shape == (None, 16)
@@ -133,16 +133,16 @@ def test_backbone_trains_fc8_or_from_a_layer(monkeypatch, tmp_path, state):
     np.testing.assert_array_equal(base.get_layer("stem_conv").kernel.numpy(),
                                   state["_conv_stem.weight"].transpose(2, 3, 1, 0))
 
-    backbones.set_trainable_layers(network, "image_net", "from:head_conv")
+    networks.set_trainable_layers(network, "image_net", "from:head_conv")
     trained = {w.path.split("/")[0] for w in network.trainable_weights}
     assert trained == {"head_conv", "head_bn", "image_net_fc8"}
     with pytest.raises(UserInputError, match="no layer 'block9a_dwconv'"):
-        backbones.set_trainable_layers(network, "image_net", "from:block9a_dwconv")
+        networks.set_trainable_layers(network, "image_net", "from:block9a_dwconv")
 
 
 def test_backbone_weights_must_be_pth_or_weights_h5(tmp_path):
     path = tmp_path / "lite0.npz"
     path.write_bytes(b"")
     with pytest.raises(UserInputError, match=r"--image_weights=.*\.pth or \.weights\.h5"):
-        backbones.build_image_network(backbones.ImageNetworkConfig(
+        networks.build_image_network(networks.ImageNetworkConfig(
             backbone="efficientnet_lite0", weights=str(path)), "image_net")

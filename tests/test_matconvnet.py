@@ -9,7 +9,7 @@ import pytest
 import scipy.io
 
 import keras
-from divafn_tf.nets import backbones, matconvnet, networks
+from divafn_tf.nets import matconvnet, networks
 from divafn_tf.errors import UserInputError
 
 SIZE = 224
@@ -134,11 +134,11 @@ def np_cnn_f_fc7(image, layers, mean):
 
 
 def _keras_fc7(path, width=0.25, fc=64, name="image_net"):
-    config = backbones.ImageNetworkConfig(
+    config = networks.ImageNetworkConfig(
         weights=str(path),
         cnn=networks.CnnFConfig(image_size=SIZE, width=width, fc_units=fc,
                                 output_dim=8))
-    model = backbones.build_image_network(config, name)
+    model = networks.build_image_network(config, name)
     return model, keras.Model(model.input, model.get_layer(f"{name}_fc7").output)
 
 

@@ -176,7 +176,8 @@ def test_bank_refresh_writes_inference_outputs(tiny_data, monkeypatch,
 def test_split_frozen_cuts_where_training_starts():
     cnn = networks.CnnFConfig(image_size=64, width=0.25, fc_units=32,
                               output_dim=8, dropout=0.0)
-    network = networks.build_cnn_f(cnn, "image_net")
+    network = networks.build_image_network(
+        networks.ImageNetworkConfig(cnn=cnn), "image_net")
     x = np.random.default_rng(0).integers(0, 256, (3, 64, 64, 3)).astype(np.uint8)
     assert frozen_features.split_frozen(network) is None   # all trains
     for first in ("fc8", "fc6", "conv3"):
@@ -241,17 +242,16 @@ def test_split_frozen_inside_a_nested_backbone_and_not_inside_a_residual():
     """EfficientNet-Lite0 (a nested backbone): cut at a block's input, the
     cached network equals the whole; a cut between a block's layers, which
     its residual add bypasses, is refused (None: no single cut tensor)."""
-    from divafn_tf.nets import backbones
     x = np.random.default_rng(1).integers(0, 256, (2, 64, 64, 3)).astype(np.uint8)
-    config = backbones.ImageNetworkConfig(
+    config = networks.ImageNetworkConfig(
         backbone="efficientnet_lite0", train_layers="from:block7a_expand_conv",
         cnn=networks.CnnFConfig(image_size=64, output_dim=8))
-    network = backbones.build_image_network(config, "keyframe_net")
+    network = networks.build_image_network(config, "keyframe_net")
     stem, head = frozen_features.split_frozen(network)
     np.testing.assert_allclose(head(stem(x)), network(x), rtol=1e-4, atol=1e-5)
     assert stem.output.shape[1:] == network.get_layer(
         "keyframe_net_backbone").get_layer("block7a_expand_conv").input.shape[1:]
-    residual = backbones.build_image_network(
+    residual = networks.build_image_network(
         dataclasses.replace(config, train_layers="from:block6b_dwconv"),
         "keyframe_net")
     assert frozen_features.split_frozen(residual) is None
@@ -265,7 +265,8 @@ def _first_step_size(n: int, scaled: bool) -> float:
     labels = np.arange(n) % 4
     cnn = networks.CnnFConfig(image_size=63, width=0.125, fc_units=16,
                               output_dim=8, dropout=0.0)
-    model = Divafn(None, networks.build_cnn_f(cnn, "keyframe_net"),
+    model = Divafn(None, networks.build_image_network(
+                       networks.ImageNetworkConfig(cnn=cnn), "keyframe_net"),
                    networks.build_video_mlp(6, 16, 8),
                    class_vectors=rng.normal(size=(4, 5)), train_labels=labels,
                    weights=objective.ObjectiveWeights(), scale_loss_by_n=scaled)
@@ -297,8 +298,7 @@ def test_no_dropout_by_default():
     assert RunConfig().dropout == 0.0
     config = train.image_network_config(dataclasses.replace(
         RunConfig(), image_size=63, cnn_width=0.125, fc_units=16, d=8))
-    from divafn_tf.nets import backbones
-    network = backbones.build_image_network(config, "image_net")
+    network = networks.build_image_network(config, "image_net")
     x = np.random.default_rng(0).integers(0, 256, (4, 63, 63, 3)).astype(np.uint8)
     np.testing.assert_array_equal(network(x, training=True),
                                   network(x, training=False))

@@ -42,8 +42,10 @@ def build(optimizer="sgd", learning_rate=1e-3, bank_dtype="float32",
     cnn = networks.CnnFConfig(image_size=SIZE, width=0.125, fc_units=32,
                               output_dim=D, dropout=0.0)
     rng = np.random.default_rng(123)
-    model = Divafn(networks.build_cnn_f(cnn, "image_net") if images else None,
-                   networks.build_cnn_f(cnn, "keyframe_net"),
+    image = networks.ImageNetworkConfig(cnn=cnn)
+    model = Divafn(networks.build_image_network(image, "image_net")
+                   if images else None,
+                   networks.build_image_network(image, "keyframe_net"),
                    networks.build_video_mlp(DV, 32, D),
                    class_vectors=rng.normal(size=(CLASSES, K_SEM)),
                    train_labels=np.arange(N) % CLASSES,

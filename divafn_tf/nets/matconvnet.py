@@ -4,7 +4,8 @@ The paper initialises "the first seven layers" of the image and keyframe
 networks from CNN-F trained on ImageNet (§IV.B), the MatConvNet model
 ``imagenet-vgg-f.mat`` (also used by DCMH). This module reads that file with
 ``scipy.io.loadmat`` (nothing is unpickled or downloaded) and copies conv1-5
-and fc6-7 into ``networks.build_cnn_f``'s layers; fc8 stays new (d outputs).
+and fc6-7 into CNN-F's layers (``cnn_f.py``; `networks.build_image_network`
+calls both); fc8 stays new (d outputs).
 
 Layouts accepted (anything else is an error naming the file):
 
@@ -245,7 +246,7 @@ def read_cnn_f(path: str | os.PathLike) -> CnnFWeights:
 
 
 def assign_cnn_f(model: keras.Model, weights: CnnFWeights) -> None:
-    """Copies conv1-5 and fc6-7 into a ``networks.build_cnn_f`` model.
+    """Copies conv1-5 and fc6-7 into a CNN-F (`networks.build_image_network`).
 
     The model's layers are found by their names' suffixes (``_conv1`` ...
     ``_fc7``); its shapes must match the file's (CNN-F at width 1, fc 4096,

