@@ -2,18 +2,24 @@
 
 The paper's symbols keep their names: --a, --b, --c (eq. 14 likelihood
 weights), --beta, --lam (decoder/encoder weights), --d (embedding size).
-Defaults are the paper's best settings (§IV.B) unless a flag says otherwise.
+Defaults are the paper's best settings (§IV.B) unless a flag says otherwise;
+they are `RunConfig`'s, and each enum's choices are those of the module that
+implements them (``tests/test_flags.py`` checks both).
 """
 from absl import flags
 
+from divafn_tf import distribute, sylvester, train
 from divafn_tf.config import BANK_DTYPES, RunConfig
+from divafn_tf.nets import networks
+from divafn_tf.prep.semantics.phrases import OOV_POLICIES
 
 _DEFAULT = RunConfig()
 
 # Data
 flags.DEFINE_string("dataset", _DEFAULT.dataset,
                     "TFDS name/config of the triplets: divafn/synthetic, "
-                    "divafn/synthetic_tiny (embedded, no download), or a real "
+                    "divafn/synthetic_val, divafn/synthetic_tiny (embedded, "
+                    "generated on first use, no download), or a real "
                     "pair divafn/{s2u,a2u,e2h}_{c3d,idt}, "
                     "divafn/b2u_split{1,2,3}_{c3d,idt} (built on first use "
                     "from --manual_dir).")
@@ -27,7 +33,7 @@ flags.DEFINE_integer("num_keyframes", _DEFAULT.num_keyframes,
                      "Keyframes K per video (0 = the config's own, 1 for the "
                      "real pairs); another K builds the config <name>_k<K>.",
                      lower_bound=0)
-flags.DEFINE_enum("oov", _DEFAULT.oov, ["error", "skip_word"],
+flags.DEFINE_enum("oov", _DEFAULT.oov, OOV_POLICIES,
                   "Building a dataset: a class-phrase word missing from the "
                   "word vectors stops the build (error) or is left out of the "
                   "class vector (skip_word).")
@@ -35,24 +41,28 @@ flags.DEFINE_string("class_vectors", _DEFAULT.class_vectors,
                     "Replace the dataset's word2vec class vectors: a JSON "
                     "{class name: vector} file, or attribute vectors (e.g. "
                     "UCF101's 115 attributes) as .npy/.csv/.txt, one row per "
-                    "class (see divafn_tf/prep/semantics.py).")
+                    "class (see divafn_tf/prep/semantics/"
+                    "class_vector_files.py).")
 flags.DEFINE_float("train_ratio", _DEFAULT.train_ratio,
-                   "Share r of each class's videos used for training. Pools: "
-                   "in (0, 1), the rest are the test videos (paper: 0.1 ... "
-                   "0.5). Official splits (b2u): in (0, 1] of the train "
-                   "split, tested on the test split (paper: 0.05 ... 1).")
+                   "Share r of each class's videos used for training, in "
+                   "(0, 1]. Pools: below 1, the rest are the test videos "
+                   "(paper: 0.1 ... 0.5). Official splits (b2u): a share of "
+                   "the train split, tested on the whole test split (paper: "
+                   "0.05 ... 1).")
 flags.DEFINE_integer("image_size", _DEFAULT.image_size,
                      "Side of the square input of the image and keyframe "
-                     "networks (paper: 224; at least 63 for CNN-F).")
+                     "networks (paper: 224; at least 63 for CNN-F, 32 for "
+                     "the other backbones).")
 flags.DEFINE_boolean("cache", _DEFAULT.cache,
                      "Cache the decoded training triplets in memory (turn off "
-                     "for training sets that do not fit in RAM).")
+                     "for training sets that do not fit in RAM; runs on frozen "
+                     "features, --frozen_cache, keep their own arrays).")
 
 # Networks
 flags.DEFINE_integer("d", _DEFAULT.d, "Dimension d of the shared space (fc8 outputs).",
                      lower_bound=1)
 flags.DEFINE_enum("image_backbone", _DEFAULT.image_backbone,
-                  ["cnn_f", "resnet50", "mobilenet_v2", "efficientnet_lite0"],
+                  networks.BACKBONES,
                   "Image and keyframe networks: cnn_f (the paper's CNN-F), a "
                   "keras.applications backbone (resnet50, mobilenet_v2), or "
                   "efficientnet_lite0 (ImageNet-pretrained, 3.4 M parameters), "
@@ -114,8 +124,9 @@ flags.DEFINE_float("beta", _DEFAULT.beta, "Weight β of the autoencoders' decode
 flags.DEFINE_float("lam", _DEFAULT.lam, "Weight λ of the autoencoders' encoder terms.")
 
 # Optimisation
-flags.DEFINE_enum("optimizer", _DEFAULT.optimizer, ["sgd", "momentum", "adam"],
-                  "Optimizer of the three networks (paper: plain SGD).")
+flags.DEFINE_enum("optimizer", _DEFAULT.optimizer, list(train.OPTIMIZERS),
+                  "Optimizer of the three networks: sgd (plain SGD, the "
+                  "paper's), momentum (SGD with momentum 0.9) or adam.")
 flags.DEFINE_float("learning_rate", _DEFAULT.learning_rate, "Learning rate (paper: 1e-4).")
 flags.DEFINE_boolean("scale_loss_by_n", _DEFAULT.scale_loss_by_n,
                      "Differentiate J / n (n = training triplets), as DCMH "
@@ -128,12 +139,18 @@ flags.DEFINE_integer("batch_size", _DEFAULT.batch_size, "Global mini-batch size 
 flags.DEFINE_integer("epochs", _DEFAULT.epochs,
                      "Passes over the training triplets (the paper's 100 "
                      "iterations).", lower_bound=1)
-flags.DEFINE_enum("w_solver", _DEFAULT.w_solver, ["min_norm", "bartels_stewart"],
-                  "Sylvester solver for W (eqs. 18-24): min_norm (the "
-                  "minimum-norm solution on range(A), Hessenberg-Schur) or bartels_stewart "
-                  "(scipy.linalg.solve_sylvester, the paper's).")
-flags.DEFINE_integer("w_update_every", _DEFAULT.w_update_every, "Solve W every this many epochs.",
-                     lower_bound=1)
+flags.DEFINE_enum("w_solver", _DEFAULT.w_solver, sylvester.SOLVERS,
+                  "Solver of the Sylvester equations A W + W B = C for W_F, "
+                  "W_H, W_G, W_E (eqs. 18-24): min_norm (the minimum-norm "
+                  "solution: only the rows in range(A), rank <= number of "
+                  "classes, by the Hessenberg-Schur method on the Gram "
+                  "matrix of the bank's smaller side; divafn_tf/sylvester.py) "
+                  "or bartels_stewart (the paper's scipy.linalg."
+                  "solve_sylvester, which forms the dim x dim B and returns "
+                  "solutions of very large norm when A or B is singular).")
+flags.DEFINE_integer("w_update_every", _DEFAULT.w_update_every,
+                     "Solve W every this many epochs (and always before the "
+                     "first epoch and after the last).", lower_bound=1)
 flags.DEFINE_integer("bank_refresh_every", _DEFAULT.bank_refresh_every,
                      "Recompute the banks F, H, G in inference mode every this "
                      "many epochs, before that epoch's W solve (0 = never; "
@@ -147,10 +164,14 @@ flags.DEFINE_boolean("standardize", _DEFAULT.standardize,
                      "SavedModel. --nostandardize: the paper's raw features.")
 
 # Evaluation and outputs
-flags.DEFINE_float("svm_c", _DEFAULT.svm_c, "Regularisation C of the linear SVMs.")
+flags.DEFINE_float("svm_c", _DEFAULT.svm_c,
+                   "Regularisation C of the linear SVMs that classify the "
+                   "test videos (DIVAFN's, KVC's and the video-only one).")
 flags.DEFINE_integer("eval_every", _DEFAULT.eval_every,
-                     "Test accuracy every this many epochs into TensorBoard "
-                     "(0 = only at the end).", lower_bound=0)
+                     "Log the test accuracy of the eq. (25) SVM every this "
+                     "many epochs, into TensorBoard (0 = never; the final "
+                     "accuracies go to results.json either way).",
+                     lower_bound=0)
 flags.DEFINE_integer("histogram_every", _DEFAULT.histogram_every,
                      "Histograms of the banks every this many epochs (0 = never).",
                      lower_bound=0)
@@ -168,7 +189,7 @@ flags.DEFINE_float("clip_norm", _DEFAULT.clip_norm,
                    "(0 = no clipping, the paper).", lower_bound=0.0)
 
 # Runtime
-flags.DEFINE_enum("strategy", _DEFAULT.strategy, ["default", "mirrored", "multi_worker"],
+flags.DEFINE_enum("strategy", _DEFAULT.strategy, list(distribute.STRATEGIES),
                   "tf.distribute strategy: default (one device), mirrored (all "
                   "local GPUs, or --num_cpu_devices logical CPUs), multi_worker "
                   "(MultiWorkerMirroredStrategy, cluster from TF_CONFIG).")
@@ -178,9 +199,7 @@ flags.DEFINE_integer("num_cpu_devices", _DEFAULT.num_cpu_devices,
 flags.DEFINE_integer("seed", _DEFAULT.seed, "Seed of weights, data order and the split.")
 
 
-flags.register_validator(
-    "train_ratio", lambda r: 0.0 < r <= 1.0,
-    message="--train_ratio must be in (0, 1] (below 1 for pools)")
+# --train_ratio's range is checked once, by RunConfig (config.py).
 flags.register_multi_flags_validator(
     ["num_cpu_devices", "strategy"],
     lambda f: f["num_cpu_devices"] == 1 or f["strategy"] == "mirrored",

@@ -1,0 +1,149 @@
+"""Word-vector files: word2vec binary, word2vec text and GloVe text, through gensim.
+
+The format is told by the file's content (``word_vector_format``), whatever
+its name; ``.gz``/``.bz2``/``.xz`` files are read transparently.
+"""
+from __future__ import annotations
+
+import os
+
+from gensim import utils as gensim_utils
+from gensim.models import KeyedVectors
+
+from divafn_tf.prep.semantics.common import (SemanticsError, is_number,
+                                             is_word2vec_header)
+
+_SNIFF_BYTES = 1 << 20
+
+
+def _is_text_row(line: bytes, dim: int) -> bool:
+    """Whether ``line`` is a text row "<word> <v1> ... <v_dim>"."""
+    try:
+        fields = line.decode("utf-8").split()
+        return len(fields) == dim + 1 and all(is_number(f) for f in fields[1:])
+    except UnicodeDecodeError:
+        return False
+
+
+def word_vector_format(path: str | os.PathLike) -> str:
+    """The format of a word-vector file, told by its first two lines.
+
+    Returns:
+      ``"binary"`` (word2vec binary: a "<count> <dim>" line, then raw
+      floats), ``"text"`` (word2vec text: that line, then "<word> <numbers>"
+      rows) or ``"glove"`` (rows from the first line, no header).
+
+    Raises:
+      SemanticsError: the file cannot be opened.
+    """
+    path = os.fspath(path)
+    try:
+        with gensim_utils.open(path, "rb") as fin:
+            head = fin.read(_SNIFF_BYTES)
+    except OSError as e:
+        raise SemanticsError(f"{path}: cannot open the word-vector file "
+                             f"({e.strerror or e})") from None
+    lines = head.split(b"\n", 2)
+    header = lines[0].decode("utf-8", errors="replace").split()
+    if not is_word2vec_header(header):
+        return "glove"
+    second = lines[1] if len(lines) > 1 else b""
+    return "text" if _is_text_row(second, int(header[1])) else "binary"
+
+
+_FORMAT_NAMES = {
+    "binary": "binary word2vec (a '<count> <dim>' line, then binary floats)",
+    "text": "text word2vec (a '<count> <dim>' line, then '<word> <numbers>' "
+            "rows)",
+    "glove": "GloVe text ('<word> <numbers>' rows, no header)",
+}
+
+
+def load_word_vectors(path: str | os.PathLike,
+                      binary: bool | None = None,
+                      no_header: bool | None = None) -> KeyedVectors:
+    """Loads word vectors in the word2vec (binary or text) or GloVe format.
+
+    The paper's class vectors accumulate "the word vectors of each unique
+    word" of a class name (§IV.B); this loads those word vectors with gensim's
+    ``KeyedVectors.load_word2vec_format``, of any dimension.
+
+    Args:
+      path: a word vector file, e.g. GoogleNews-vectors-negative300.bin
+        (word2vec binary), wiki-news-300d-1M.vec (word2vec text) or
+        glove.6B.300d.txt (GloVe). ``.gz``/``.bz2``/``.xz`` compressed files
+        are read transparently. Its name does not matter.
+      binary: binary or text format; None tells it from the content
+        (``word_vector_format``).
+      no_header: text files only. True for files without the word2vec
+        "<count> <dim>" first line (GloVe); False for files with it; None
+        tells it from the content.
+
+    Returns:
+      The gensim ``KeyedVectors``.
+
+    Raises:
+      SemanticsError: ``no_header=True`` with a binary file, a missing file,
+        or a file that is not in the format (the message names the file, the
+        format expected and the format its content looks like).
+    """
+    path = os.fspath(path)
+    found = word_vector_format(path)
+    told = binary is None and no_header is None
+    if binary is None:
+        binary = found == "binary"
+    if binary:
+        if no_header:
+            raise SemanticsError(f"{path}: no_header=True is only supported "
+                                 "for text files (GloVe), not binary word2vec")
+        no_header = False
+    elif no_header is None:
+        no_header = found == "glove"
+    expected = "binary" if binary else "glove" if no_header else "text"
+    ragged = "" if binary else _ragged_row(path, no_header)
+    if ragged:   # gensim would broadcast a one-number row to every dimension
+        raise _format_error(path, expected, found, told, ragged)
+    try:
+        return KeyedVectors.load_word2vec_format(path, binary=binary,
+                                                 no_header=no_header)
+    except (ValueError, EOFError, UnicodeDecodeError, IndexError) as e:
+        raise _format_error(path, expected, found, told, str(e)) from None
+
+
+def _format_error(path: str, expected: str, found: str, told: bool,
+                  reason: str) -> SemanticsError:
+    """The error of a word-vector file not in the ``expected`` format;
+    ``told``: the format was told from the content (``found``)."""
+    if told:
+        return SemanticsError(
+            f"{path}: expected word vectors (word2vec binary or text, or GloVe "
+            f"text); read as {_FORMAT_NAMES[expected]} (told by its first "
+            f"line), it fails: {reason}")
+    looks = ("" if found == expected else
+             f"; its content looks like {_FORMAT_NAMES[found]}")
+    return SemanticsError(f"{path}: expected {_FORMAT_NAMES[expected]} word "
+                          f"vectors, cannot read it ({reason}){looks}")
+
+
+def _ragged_row(path: str, no_header: bool) -> str:
+    """"line N: ..." of the first text row that is not UTF-8 or whose width
+    differs from the header's dimension (or, without header, from the first
+    row's); "" if every row agrees."""
+    width = None
+    with gensim_utils.open(path, "rb") as fin:
+        for number, raw in enumerate(fin, start=1):
+            try:
+                fields = raw.decode("utf-8").split()
+            except UnicodeDecodeError:
+                return f"line {number}: expected UTF-8 text, got other bytes"
+            if number == 1 and not no_header:
+                if not is_word2vec_header(fields):
+                    return (f"line 1: expected '<count> <dim>', got "
+                            f"{' '.join(fields[:3])!r}")
+                width = int(fields[1])
+            elif width is None:
+                width = len(fields) - 1
+            elif len(fields) - 1 != width:
+                return (f"line {number}: expected a word and {width} numbers, "
+                        f"got {len(fields)} fields")
+    return ""
