@@ -123,14 +123,6 @@ def _default_rtol(k: int, dim: int) -> float:
     return max(k, dim, 1) * np.finfo(np.float64).eps
 
 
-def _check_square_symmetric(m: np.ndarray, name: str) -> None:
-    if m.shape[0] != m.shape[1]:
-        raise ValueError(f"{name} must be square, got shape {m.shape}")
-    scale = np.abs(m).max(initial=0.0)
-    if np.abs(m - m.T).max(initial=0.0) > 1e-8 * scale:
-        raise ValueError(f"{name} must be symmetric")
-
-
 def _psd_eigh(m: np.ndarray, name: str, rtol: float,
               overwrite: bool = False, lower: bool = True):
     """Eigen-decomposition of a symmetric PSD matrix with the ``evd`` driver.
@@ -154,45 +146,6 @@ def _divide_spectrum(c_tilde: np.ndarray, alpha: np.ndarray,
     limit = rtol * (alpha.max(initial=0.0) + gamma.max(initial=0.0))
     return np.divide(c_tilde, denom, out=np.zeros_like(c_tilde),
                      where=denom > limit)
-
-
-def solve_sylvester_min_norm(a: np.ndarray, b: np.ndarray, c: np.ndarray,
-                             rtol: float | None = None) -> np.ndarray:
-    """Minimum-norm least-squares solution of A W + W B = C (eq. 21).
-
-    The general entry point for symmetric positive semi-definite A (k×k) and
-    B (m×m), possibly singular; see the module docstring for the method and
-    the tolerance. For the autoencoder problems use `solve_autoencoder_w`,
-    which never forms B when n < dim.
-
-    Args:
-      a: k×k symmetric PSD matrix.
-      b: m×m symmetric PSD matrix.
-      c: k×m right-hand side.
-      rtol: relative tolerance under which α_i + γ_j counts as zero
-        (default max(k, m) · ε).
-
-    Returns:
-      W (k×m, float64).
-
-    Raises:
-      ValueError: on wrong shapes, non-finite entries, non-symmetric or
-        clearly indefinite A or B.
-    """
-    a = _as_finite_matrix(a, "a")
-    b = _as_finite_matrix(b, "b")
-    c = _as_finite_matrix(c, "c")
-    _check_square_symmetric(a, "a")
-    _check_square_symmetric(b, "b")
-    if c.shape != (a.shape[0], b.shape[0]):
-        raise ValueError(f"c must have shape (a.rows, b.rows) = "
-                         f"{(a.shape[0], b.shape[0])}, got {c.shape}")
-    if rtol is None:
-        rtol = _default_rtol(*c.shape)
-    alpha, u = _psd_eigh(a, "a", rtol)
-    gamma, v = _psd_eigh(b, "b", rtol)
-    w_tilde = _divide_spectrum(u.T @ c @ v, alpha, gamma, rtol)
-    return u @ w_tilde @ v.T
 
 
 def solve_sylvester_bartels_stewart(a: np.ndarray, b: np.ndarray,

@@ -64,20 +64,6 @@ def test_ucf101_missing_video_and_bad_line_name_the_file(ucf, tmp_path):
         splits.read_ucf101_split(lists, 2, root)
 
 
-def test_hmdb51_split_tags(tmp_path):
-    root, split_dir = tmp_path / "hmdb51", tmp_path / "testTrainMulti_7030_splits"
-    for name in ("a_clap_1.avi", "b_clap_2.avi", "c_clap_3.avi"):
-        _touch(root / "clap" / name)
-    _write(split_dir / "clap_test_split1.txt",
-           ["a_clap_1.avi 1 ", "b_clap_2.avi 2 ", "c_clap_3.avi 0 "], newline="\n")
-    train, test = splits.read_hmdb51_split(str(split_dir), 1, str(root), ["clap"])
-    assert [e.video_id for e in train] == ["a_clap_1"]
-    assert [e.video_id for e in test] == ["b_clap_2"]
-    _write(split_dir / "clap_test_split2.txt", ["a_clap_1.avi 3"])
-    with pytest.raises(RawDataError, match=r"clap_test_split2.txt:1: expected"):
-        splits.read_hmdb51_split(str(split_dir), 2, str(root), ["clap"])
-
-
 def test_ucf101_list_classes_match_by_class_key(ucf):
     root, lists = ucf
     _write(os.path.join(lists, "classInd.txt"),

@@ -10,9 +10,6 @@ their class folder); blank lines.
 Class names in the lists match ``classInd.txt`` by ``semantics.class_key``
 (ignoring case, spaces, ``_`` and ``-``).
 
-HMDB51 (``testTrainMulti_7030_splits/``): ``<class>_test_split<N>.txt`` with
-lines "<video file> <tag>", tag 1 = train, 2 = test, 0 = unused.
-
 Every error (``RawDataError``) names the file (and line) and says what was
 expected.
 """
@@ -104,26 +101,3 @@ def read_ucf101_split(list_dir: str, split: int, ucf_root: str
                 classes[key]))
         result.append(entries)
     return result[0], result[1]
-
-
-def read_hmdb51_split(split_dir: str, split: int, hmdb_root: str,
-                      classes: list[str]
-                      ) -> tuple[list[VideoEntry], list[VideoEntry]]:
-    """(train, test) videos of ``classes`` in HMDB51's official split 1-3."""
-    if split not in (1, 2, 3):
-        raise RawDataError(f"HMDB51 has splits 1, 2 and 3, not {split}")
-    train, test = [], []
-    for class_name in classes:
-        path = os.path.join(split_dir, f"{class_name}_test_split{split}.txt")
-        for number, line in _lines(path):
-            parts = line.split()
-            if len(parts) != 2 or parts[1] not in ("0", "1", "2"):
-                raise RawDataError(f"{path}:{number}: expected '<video>.avi "
-                                 f"<0|1|2>', got {line!r}")
-            if parts[1] == "0":
-                continue
-            entry = _entry(
-                _resolve(hmdb_root, class_name, parts[0], f"{path}:{number}"),
-                class_name)
-            (train if parts[1] == "1" else test).append(entry)
-    return train, test
