@@ -6,8 +6,8 @@ loads the feature (no pickle; a finite 1-D float array of the length ``dv``
 declared by the ``serving_default`` signature) and runs the signature in
 batches. `pair_videos_with_features` pairs a folder of videos with a folder
 of ``<id>.npy`` features; `format_prediction` and `write_csv` give the
-printed line and the CSV of `divafn_tf.predict` (the command,
-`divafn_tf.cli.predict`, documents both layouts).
+printed line and the CSV of the command ``python -m divafn_tf.predict``
+(whose docstring, in ``divafn_tf/predict.py``, documents both layouts).
 
 TensorFlow is imported only when a SavedModel is loaded, so importing this
 module is light.
@@ -22,7 +22,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from divafn_tf.errors import UserInputError
+from divafn_tf.prep import video_features
 from divafn_tf.prep.keyframes import VIDEO_EXTENSIONS, extract_keyframes
+from divafn_tf.prep.video_features import RawDataError
 
 # The SavedModel's signatures (written by `export.export_saved_model`).
 SIGNATURE = "serving_default"
@@ -86,44 +88,13 @@ def pair_videos_with_features(video_dir: str,
 
 
 def load_video_feature(path: str, dim: int) -> np.ndarray:
-    """Loads one video feature (no pickle) and checks it.
-
-    Args:
-      path: a ``.npy`` file.
-      dim: dv, the feature length the SavedModel expects.
-
-    Returns:
-      float32 array [dim].
-
-    Raises:
-      PredictError: the file is missing or unreadable, or its array is not a
-        finite 1-D float array of shape (dim,); the message names the file
-        and the expected shape.
-    """
-    expected = f"expected a finite 1-D float array of shape ({dim},)"
-    if not os.path.isfile(path):
-        raise PredictError(f"video feature file {path!r} does not exist "
-                           f"({expected})")
+    """One video feature, float32 [dim]: `video_features.load_video_feature`
+    (the builders' rule), its error a `PredictError` naming the file and the
+    expected shape."""
     try:
-        array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as error:
-        raise PredictError(f"cannot read video feature file {path!r} as a "
-                           f".npy array without pickle ({expected}): "
-                           f"{error}") from None
-    if not isinstance(array, np.ndarray):  # an .npz archive
-        raise PredictError(f"video feature file {path!r} is not a single .npy "
-                           f"array ({expected})")
-    if not np.issubdtype(array.dtype, np.floating):
-        raise PredictError(f"video feature file {path!r} has dtype "
-                           f"{array.dtype} ({expected})")
-    if array.shape != (dim,):
-        raise PredictError(f"video feature file {path!r} has shape "
-                           f"{array.shape} ({expected})")
-    feature = array.astype(np.float32)
-    if not np.all(np.isfinite(feature)):
-        raise PredictError(f"video feature file {path!r} has non-finite "
-                           f"values in float32 ({expected})")
-    return feature
+        return video_features.load_video_feature(path, dim)
+    except RawDataError as error:
+        raise PredictError(str(error)) from None
 
 
 # --------------------------------------------------------------------------

@@ -7,7 +7,10 @@ Formats (dimension dv checked against the builder config):
   line i the video id of row i (CRLF tolerated).
 
 Files are read with ``np.load(allow_pickle=False)``: nothing is unpickled.
-Every error names the file and says what was expected.
+Every feature is a float array (any float dtype) of length dv, finite once
+cast to float32, the dtype it is returned in: one rule for the builders and
+for ``divafn_tf.predict`` (`serving.load_video_feature`). Every error names
+the file and says what was expected.
 """
 from __future__ import annotations
 
@@ -25,34 +28,60 @@ class RawDataError(UserInputError):
     """A raw directory that does not hold what the config expects."""
 
 
+def expected_feature(dim: int) -> str:
+    """What a video feature must be, as error messages say it."""
+    return f"expected a numeric vector of shape ({dim},), float and finite"
+
+
 def _checked(feature: np.ndarray, dim: int, where: str) -> np.ndarray:
-    if feature.shape != (dim,) or not np.issubdtype(feature.dtype, np.number):
-        raise RawDataError(f"{where}: expected a numeric vector of shape "
-                           f"({dim},), got {feature.dtype} {feature.shape}")
-    if not np.all(np.isfinite(feature)):
-        raise RawDataError(f"{where}: expected finite values, got "
-                           f"{int(np.sum(~np.isfinite(feature)))} NaN/inf")
-    return feature.astype(np.float32)
+    """The one rule of a video feature: a float array of shape (dim,), finite
+    once cast to float32 (the dtype it is returned in)."""
+    expected = expected_feature(dim)
+    if not np.issubdtype(feature.dtype, np.floating):
+        raise RawDataError(f"{where}: {expected}; it has dtype {feature.dtype}")
+    if feature.shape != (dim,):
+        raise RawDataError(f"{where}: {expected}; it has shape {feature.shape}")
+    feature = feature.astype(np.float32)
+    bad = int(np.sum(~np.isfinite(feature)))
+    if bad:
+        raise RawDataError(f"{where}: expected finite values, got {bad} "
+                           f"non-finite (NaN/inf) in float32 ({expected})")
+    return feature
 
 
-def _load_npy(path: Path, memory_map: bool = False) -> np.ndarray:
+def _load_npy(path: Path, expected: str, memory_map: bool = False) -> np.ndarray:
     """A .npy array, never unpickled; memory-mapped (read-only) if asked.
 
     ``open_memmap`` refuses arrays of Python objects by itself; other reads
-    go through ``np.load(file object, allow_pickle=False)``.
+    go through ``np.load(file object, allow_pickle=False)``. ``expected``
+    ends the error messages.
     """
     try:
         if memory_map:
             return np.lib.format.open_memmap(path, mode="r")
         with Path(path).open("rb") as f:
-            return np.load(f, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise RawDataError(f"{path}: cannot read a .npy array ({e})") from e
+            array = np.load(f, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
+        raise RawDataError(f"{path}: cannot read a .npy array without pickle "
+                           f"({e}); {expected}") from e
+    if not isinstance(array, np.ndarray):   # an .npz archive
+        raise RawDataError(f"{path}: not a single .npy array; {expected}")
+    return array
 
 
-def load_video_feature(path: Path, dim: int) -> np.ndarray:
-    """Reads a per-video ``.npy`` feature; checks its shape and finiteness."""
-    return _checked(_load_npy(Path(path)), dim, str(path))
+def load_video_feature(path: str | Path, dim: int) -> np.ndarray:
+    """Reads a per-video ``.npy`` feature: float32 [dim] (see `_checked`).
+
+    Raises:
+      RawDataError: the file is missing or unreadable, or not a finite 1-D
+        float array of shape (dim,); the message names the file and the
+        expected shape.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise RawDataError(f"{path}: no such video feature file "
+                           f"({expected_feature(dim)})")
+    return _checked(_load_npy(path, expected_feature(dim)), dim, str(path))
 
 
 class FeatureMatrix:
@@ -67,7 +96,8 @@ class FeatureMatrix:
                                f"row of {MATRIX_FILE}, one per line)")
         ids = [line.strip() for line in
                index_path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        self.matrix = _load_npy(self.matrix_path, memory_map=True)
+        self.matrix = _load_npy(self.matrix_path, f"expected a matrix [N, {dim}]",
+                                memory_map=True)
         if self.matrix.ndim != 2 or self.matrix.shape[1] != dim:
             raise RawDataError(f"{self.matrix_path}: expected a matrix [N, {dim}], "
                                f"got shape {self.matrix.shape}")
