@@ -6,7 +6,8 @@ import types
 import pytest
 import tensorflow as tf
 
-from divafn_tf import experiments, train
+from divafn_tf import train
+from divafn_tf.experiments import methods, runner, tables
 from divafn_tf.config import RunConfig
 from divafn_tf.errors import UserInputError
 
@@ -25,8 +26,8 @@ def _tiny(data_dir) -> RunConfig:
 def tiny_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("experiments")
     config = _tiny(tmp / "data")
-    jobs = experiments.plan(config, METHODS, [0.3], 1, "none")
-    rows = experiments.run_jobs(config, jobs, str(tmp / "out"))
+    jobs = runner.plan(config, METHODS, [0.3], 1, "none")
+    rows = runner.run_jobs(config, jobs, str(tmp / "out"))
     return config, jobs, rows, tmp / "out"
 
 
@@ -37,12 +38,12 @@ def test_one_row_per_method_with_an_accuracy(tiny_run):
         assert 0.0 <= float(row["accuracy"]) <= 1.0
         assert row["ratio"] == "0.3" and row["repeat"] == "0" and row["seed"] == "0"
     with open(out / "results.csv", newline="") as f:
-        assert tuple(csv.DictReader(f).fieldnames) == experiments.CSV_FIELDS
+        assert tuple(csv.DictReader(f).fieldnames) == runner.CSV_FIELDS
 
 
 def test_table_has_the_papers_layout(tiny_run):
     _, _, rows, out = tiny_run
-    path = experiments.write_tables(rows, METHODS, "none", str(out), "tiny")
+    path = tables.write_tables(rows, METHODS, "none", str(out), "tiny")
     lines = open(path).read().splitlines()
     assert "| ratio | " + " | ".join(METHODS) + " |" in lines
     row = next(line for line in lines if line.startswith("| 30% |"))
@@ -67,8 +68,8 @@ def test_a_rerun_computes_nothing_again(tiny_run, monkeypatch):
     def must_not_run(*args):
         raise AssertionError("a finished result was computed again")
 
-    monkeypatch.setattr(experiments, "evaluate", must_not_run)
-    assert experiments.run_jobs(config, jobs, str(out)) == rows
+    monkeypatch.setattr(methods, "evaluate", must_not_run)
+    assert runner.run_jobs(config, jobs, str(out)) == rows
 
 
 class _Stop(Exception):
@@ -86,8 +87,8 @@ def test_diva_and_no_images_train_what_they_say(tmp_path, monkeypatch):
     monkeypatch.setattr(train, "fit", record)
     config = _tiny(tmp_path)
     feats = types.SimpleNamespace(inputs=None)
-    for method in (experiments._diva, experiments._divafn,
-                   experiments._divafn_no_images):
+    for method in (methods._diva, methods._divafn,
+                   methods._divafn_no_images):
         with pytest.raises(_Stop):
             method(config, None, feats)
     assert seen == [(0.0, 0.0, True), (config.beta, config.lam, True),
@@ -96,22 +97,22 @@ def test_diva_and_no_images_train_what_they_say(tmp_path, monkeypatch):
 
 def test_sweeps_and_repeats_plan_the_papers_settings():
     config = RunConfig(seed=10)
-    abc = experiments.plan(config, ["svm"], [0.1], 1, "abc")
+    abc = runner.plan(config, ["svm"], [0.1], 1, "abc")
     assert {(j.config.a, j.config.b, j.config.c) for j in abc} == {
         (a, b, c) for a in (1.0, 0.1) for b in (1.0, 0.1) for c in (1.0, 0.1)}
     assert all(j.method == "divafn" and j.config.beta == 0.1 for j in abc)
-    grid = experiments.plan(config, ["svm"], [0.1], 1, "beta_lambda")
+    grid = runner.plan(config, ["svm"], [0.1], 1, "beta_lambda")
     assert len(grid) == 25 and all(j.config.a == j.config.b == j.config.c == 1.0
                                    for j in grid)
-    assert [j.config.d for j in experiments.plan(config, [], [0.1], 1, "d")] == [
+    assert [j.config.d for j in runner.plan(config, [], [0.1], 1, "d")] == [
         512, 1024, 2048, 4096]
-    jobs = experiments.plan(config, ["svm", "kvc"], [0.1, 0.3], 2, "none")
+    jobs = runner.plan(config, ["svm", "kvc"], [0.1, 0.3], 2, "none")
     # Every method of a (ratio, repeat) shares its split's seed.
     assert [(j.ratio, j.config.seed) for j in jobs] == [
         (0.1, 10), (0.1, 10), (0.1, 11), (0.1, 11),
         (0.3, 10), (0.3, 10), (0.3, 11), (0.3, 11)]
     with pytest.raises(UserInputError, match="unknown \\['svn'\\]"):
-        experiments.plan(config, ["svn"], [0.1], 1, "none")
+        runner.plan(config, ["svn"], [0.1], 1, "none")
 
 
 def test_sweep_table_has_one_column_per_setting():
@@ -119,8 +120,8 @@ def test_sweep_table_has_one_column_per_setting():
                  a="1", b="1", c="1", beta=str(beta), lam="0.01", d="4096",
                  accuracy=str(acc), seconds="1")
             for r, (beta, acc) in enumerate([(0.1, 0.5), (1.0, 0.7), (0.1, 0.7)])]
-    text = experiments.table(rows, ["beta=0.1", "beta=1"],
-                             lambda r: f"beta={float(r['beta']):g}")
+    text = tables.table(rows, ["beta=0.1", "beta=1"],
+                        lambda r: f"beta={float(r['beta']):g}")
     assert "| 10% | 60.0 ± 10.0 | 70.0 ± 0.0 |" in text
 
 
@@ -133,8 +134,8 @@ def test_beta_lambda_sweep_table_is_a_grid(tmp_path):
                                           (0.3, 0.1, 1.0, 0.6),
                                           (0.3, 1.0, 0.01, 0.7),
                                           (0.1, 0.1, 0.01, 0.2)]]
-    path = experiments.write_tables(rows, ["divafn"], "beta_lambda",
-                                    str(tmp_path), "tiny")
+    path = tables.write_tables(rows, ["divafn"], "beta_lambda",
+                               str(tmp_path), "tiny")
     text = open(path).read()
     assert path.endswith("table_beta_lambda.md")
     assert "| beta \\ lam | 0.01 | 1 |" in text
