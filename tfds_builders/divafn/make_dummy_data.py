@@ -61,6 +61,10 @@ from gensim.models import KeyedVectors
 
 from divafn_tf.prep import semantics
 from tfds_builders.divafn import class_tables
+from tfds_builders.divafn.dummy_media import (IMAGE_SIZE, class_hue,
+                                              image_pixels, video_frames,
+                                              write_image, write_lines,
+                                              write_video)
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "dummy_data"
 SEED = 0
@@ -74,9 +78,6 @@ _OUTPUTS = frozenset({UCF_ROOT, UCF_LISTS, HMDB_ROOT, STANFORD40, ASD, EAD,
                       BU101, FEATURES, WORD2VEC_FILE})
 
 UCF_FRAME_SIZE, HMDB_FRAME_SIZE = (48, 36), (40, 30)   # width, height
-IMAGE_SIZE = (32, 24)                                    # width, height
-FRAMES, FPS = 6, 25
-JPEG_QUALITY = 90
 
 UCF_EXTRA_CLASS = "HandstandPushups"
 # UCF101 class -> the spelling of the class in its files' names on disk.
@@ -101,7 +102,7 @@ DISTRACTOR_WORDS = ("teapot", "volcano", "umbrella", "glacier", "lantern",
 
 
 # --------------------------------------------------------------------------
-# Files and pixels.
+# The output folder; videos (pixels and file writers: dummy_media.py).
 
 
 def _reset(out: Path) -> None:
@@ -114,74 +115,6 @@ def _reset(out: Path) -> None:
                              f"this script does not write: {foreign}")
         shutil.rmtree(out)
     out.mkdir(parents=True)
-
-
-def _write_lines(path: Path, lines: Sequence[str], newline: str = "\n") -> None:
-    """Writes ``lines``, each ended by ``newline``, as UTF-8."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        f.write("".join(line + newline for line in lines))
-
-
-def _class_hue(index: int, count: int) -> int:
-    """Distinct OpenCV hues (0-179) for the ``count`` classes of one set."""
-    return 180 * index // count
-
-
-def _bgr(hue: int, saturation: int, value: int) -> tuple[int, int, int]:
-    """The BGR colour of an OpenCV HSV colour."""
-    pixel = np.array([[[hue % 180, saturation, value]]], dtype=np.uint8)
-    blue, green, red = cv2.cvtColor(pixel, cv2.COLOR_HSV2BGR)[0, 0]
-    return int(blue), int(green), int(red)
-
-
-def _write_image(path: Path, image: np.ndarray) -> None:
-    """Encodes ``image`` by the extension of ``path`` (JPEG or PNG)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    params = ([cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
-              if path.suffix == ".jpg" else [])
-    ok, encoded = cv2.imencode(path.suffix, image, params)
-    assert ok, f"cannot encode {path}"
-    path.write_bytes(encoded.tobytes())
-
-
-# --------------------------------------------------------------------------
-# Videos.
-
-
-def _video_frames(class_hue: int, video: int,
-                  size: tuple[int, int]) -> list[np.ndarray]:
-    """A class- and video-coloured background with a rectangle that moves,
-    grows and changes hue, so consecutive frames' histograms differ."""
-    width, height = size
-    hue = class_hue + 25 * video
-    background = _bgr(hue, 120, 70 + 40 * video)
-    box_width, box_height = width // 4, height // 3
-    top = (height - box_height) * (video % 3 + 1) // 4
-    step = (width - box_width - FRAMES) // (FRAMES - 1)
-    frames = []
-    for t in range(FRAMES):
-        left = (step * t if video % 2 == 0
-                else width - box_width - FRAMES - step * t)
-        frame = np.empty((height, width, 3), dtype=np.uint8)
-        frame[:] = background
-        cv2.rectangle(frame, (left, top),
-                      (left + box_width + t, top + box_height + t // 2),
-                      _bgr(hue + 90 + 12 * t, 220, 235), thickness=-1)
-        frames.append(frame)
-    return frames
-
-
-def _write_video(path: Path, frames: Sequence[np.ndarray]) -> None:
-    """An Xvid AVI of ``frames`` (BGR) at ``FPS``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"XVID"), FPS,
-                             (width, height))
-    assert writer.isOpened(), f"OpenCV cannot write Xvid AVI {path}"
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
 
 
 def ucf_classes() -> list[str]:
@@ -202,11 +135,11 @@ def write_ucf101(out: Path) -> dict[str, int]:
     """The UCF101 videos; returns {video id: index in ``ucf_classes()``}."""
     classes, labels = ucf_classes(), {}
     for label, class_name in enumerate(classes):
-        hue = _class_hue(label, len(classes))
+        hue = class_hue(label, len(classes))
         for video, group in enumerate(UCF_GROUPS):
             video_id = ucf_video_id(class_name, group)
-            _write_video(out / UCF_ROOT / class_name / f"{video_id}.avi",
-                         _video_frames(hue, video, UCF_FRAME_SIZE))
+            write_video(out / UCF_ROOT / class_name / f"{video_id}.avi",
+                         video_frames(hue, video, UCF_FRAME_SIZE))
             labels[video_id] = label
     return labels
 
@@ -215,7 +148,7 @@ def write_ucf_lists(out: Path) -> None:
     """classInd.txt and the train/test lists of the 3 splits, CRLF."""
     lists = out / UCF_LISTS
     number = {c: i for i, c in enumerate(class_tables.UCF101_CLASSES, start=1)}
-    _write_lines(lists / "classInd.txt",
+    write_lines(lists / "classInd.txt",
                  [f"{i} {c}" for c, i in number.items()], "\r\n")
     for split, (train_groups, test_groups) in UCF_SPLITS.items():
         for kind, groups in (("train", train_groups), ("test", test_groups)):
@@ -226,7 +159,7 @@ def write_ucf_lists(out: Path) -> None:
                     entry = f"{class_name}/{video_id}.avi"
                     lines.append(f"{entry} {number[class_name]}"
                                  if kind == "train" else entry)
-            _write_lines(lists / f"{kind}list0{split}.txt", lines, "\r\n")
+            write_lines(lists / f"{kind}list0{split}.txt", lines, "\r\n")
 
 
 def hmdb_classes() -> list[str]:
@@ -238,32 +171,17 @@ def write_hmdb51(out: Path) -> dict[str, int]:
     """The HMDB51 videos; returns {video id: index in ``hmdb_classes()``}."""
     classes, labels = hmdb_classes(), {}
     for label, class_name in enumerate(classes):
-        hue = _class_hue(label, len(classes))
+        hue = class_hue(label, len(classes))
         for video in range(HMDB_VIDEOS_PER_CLASS):
             video_id = f"Dummy_Movie_{class_name}_f_cm_np1_fr_med_{video}"
-            _write_video(out / HMDB_ROOT / class_name / f"{video_id}.avi",
-                         _video_frames(hue, video, HMDB_FRAME_SIZE))
+            write_video(out / HMDB_ROOT / class_name / f"{video_id}.avi",
+                         video_frames(hue, video, HMDB_FRAME_SIZE))
             labels[video_id] = label
     return labels
 
 
 # --------------------------------------------------------------------------
 # Images.
-
-
-def _image(rng: np.random.Generator, class_hue: int, index: int) -> np.ndarray:
-    """A BGR image: class-coloured background, a random disc and bar."""
-    width, height = IMAGE_SIZE
-    hue = class_hue + 30 * index
-    image = np.empty((height, width, 3), dtype=np.uint8)
-    image[:] = _bgr(hue, 100, 200 - 40 * index)
-    center = (int(rng.integers(6, width - 6)), int(rng.integers(6, height - 6)))
-    cv2.circle(image, center, int(rng.integers(3, 8)), _bgr(hue + 60, 230, 220),
-               thickness=-1)
-    top = int(rng.integers(0, height - 4))
-    bar = _bgr(hue + 120, 200, int(rng.integers(40, 160)))
-    cv2.rectangle(image, (0, top), (width - 1, top + 3), bar, thickness=-1)
-    return image
 
 
 def stanford40_actions() -> list[str]:
@@ -279,9 +197,9 @@ def write_stanford40(out: Path, rng: np.random.Generator) -> None:
     actions, images = stanford40_actions(), out / STANFORD40 / "JPEGImages"
     for i, action in enumerate(actions):
         for m in range(1, IMAGES_PER_CLASS + 1):
-            _write_image(images / f"{action}_{m:03d}.jpg",
-                         _image(rng, _class_hue(i, len(actions)), m - 1))
-    _write_lines(out / STANFORD40 / "ImageSplits" / "actions.txt",
+            write_image(images / f"{action}_{m:03d}.jpg",
+                         image_pixels(rng, class_hue(i, len(actions)), m - 1))
+    write_lines(out / STANFORD40 / "ImageSplits" / "actions.txt",
                  ["action_name\tnumber_of_images"]
                  + [f"{a}\t{IMAGES_PER_CLASS}" for a in sorted(actions)])
 
@@ -289,7 +207,7 @@ def write_stanford40(out: Path, rng: np.random.Generator) -> None:
 def _asd_image(rng: np.random.Generator, class_name: str, class_hue: int,
                m: int) -> tuple[str, np.ndarray]:
     """(file name, pixels) of ASD image ``m``, grayscale or RGBA for two."""
-    image = _image(rng, class_hue, m - 1)
+    image = image_pixels(rng, class_hue, m - 1)
     if (class_name, m) == ASD_GRAYSCALE:
         return f"img_{m:03d}.jpg", cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     if (class_name, m) == ASD_RGBA_PNG:
@@ -302,10 +220,10 @@ def _asd_image(rng: np.random.Generator, class_name: str, class_hue: int,
 def write_asd(out: Path, rng: np.random.Generator) -> None:
     """ASD/<class>/img_00M.* for A2U's image classes."""
     for i, pair in enumerate(class_tables.A2U):
-        hue = _class_hue(i, len(class_tables.A2U))
+        hue = class_hue(i, len(class_tables.A2U))
         for m in range(1, IMAGES_PER_CLASS + 1):
             name, image = _asd_image(rng, pair.image_class, hue, m)
-            _write_image(out / ASD / pair.image_class / name, image)
+            write_image(out / ASD / pair.image_class / name, image)
 
 
 def write_ead(out: Path, rng: np.random.Generator) -> None:
@@ -313,8 +231,8 @@ def write_ead(out: Path, rng: np.random.Generator) -> None:
     classes = sorted(class_tables.E2H_FROM_HII)
     for i, class_name in enumerate(classes):
         for m in range(1, IMAGES_PER_CLASS + 1):
-            _write_image(out / EAD / class_name / f"{class_name}_{m:04d}.jpg",
-                         _image(rng, _class_hue(i, len(classes)), m - 1))
+            write_image(out / EAD / class_name / f"{class_name}_{m:04d}.jpg",
+                         image_pixels(rng, class_hue(i, len(classes)), m - 1))
 
 
 def write_bu101(out: Path, rng: np.random.Generator) -> None:
@@ -323,8 +241,8 @@ def write_bu101(out: Path, rng: np.random.Generator) -> None:
     for i, class_name in enumerate(classes):
         folder = BU101_FOLDERS.get(class_name, class_name)
         for m in range(1, BU101_IMAGE_COUNTS.get(class_name, 1) + 1):
-            _write_image(out / BU101 / folder / f"{folder}_{m:04d}.jpg",
-                         _image(rng, _class_hue(i, len(classes)), m - 1))
+            write_image(out / BU101 / folder / f"{folder}_{m:04d}.jpg",
+                         image_pixels(rng, class_hue(i, len(classes)), m - 1))
 
 
 # --------------------------------------------------------------------------
@@ -347,7 +265,7 @@ def _write_feature_matrix(folder: Path, rows: np.ndarray,
     """features.npy (float16) with features_index.txt, its video id per row."""
     folder.mkdir(parents=True)
     np.save(folder / "features.npy", rows.astype(np.float16))
-    _write_lines(folder / "features_index.txt", video_ids)
+    write_lines(folder / "features_index.txt", video_ids)
 
 
 def _write_feature_files(folder: Path, rows: np.ndarray,
