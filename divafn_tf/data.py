@@ -29,8 +29,8 @@ from absl import logging
 from divafn_tf.errors import UserInputError
 from divafn_tf.prep.images import resize_uint8
 
-from tfds_builders.divafn.divafn_dataset_builder import (POOL_SPLIT,
-                                                          with_num_keyframes)
+from tfds_builders.divafn.divafn_dataset_builder import with_num_keyframes
+from tfds_builders.divafn.plans import POOL_SPLIT
 
 TRAIN_SPLIT, TEST_SPLIT = "train", "test"
 

@@ -15,8 +15,9 @@ Real configs read the files as their sources distribute them from the
 manual dir (``MANUAL_DOWNLOAD_INSTRUCTIONS``; ``sources.py`` says how
 classes, images and videos are selected and paired). Synthetic configs write
 their raw directory with ``synthetic.py`` (under the download dir, reused when
-complete) and read it with ``read_raw_dir``; its generative process is in
-README.md in this folder.
+complete) and read it with ``plans.read_raw_dir``; its generative process is in
+README.md in this folder. ``plans.py`` holds what a build reads (the triplets
+of each split, the class phrases, the video features) and the image reader.
 
 Every example: the ``image`` (encoded as in its file, any size; files TF
 cannot decode as such, e.g. TIFF, are converted to PNG), the ``keyframes``
@@ -42,23 +43,19 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-from collections.abc import Callable
 from pathlib import Path
 
-import cv2
 import numpy as np
-import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from divafn_tf.prep import keyframes, semantics
-from tfds_builders.divafn import sources, synthetic
 from divafn_tf.prep.video_features import FeatureSource, RawDataError
+from tfds_builders.divafn import sources, synthetic
+from tfds_builders.divafn.plans import (Plan, check_video_ids, read_image,
+                                        read_raw_dir, real_plan)
 
-POOL_SPLIT = "pool"
 REAL_IMAGE_SIZE = (224, 224)
 FEATURE_KINDS = {"c3d": 4096, "idt": 2000}
-# Encodings stored as they are (TF decodes them); others become PNG.
-_TF_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 
 MANUAL_DOWNLOAD_INSTRUCTIONS = """
 One manual dir serves every real config; each uses the parts it needs
@@ -148,109 +145,6 @@ def with_num_keyframes(config: DivafnConfig, num_keyframes: int) -> DivafnConfig
         config, name=f"{config.name}_k{num_keyframes}",
         description=f"{config.description} With {num_keyframes} keyframes.",
         num_keyframes=num_keyframes)
-
-
-@dataclasses.dataclass(frozen=True)
-class Plan:
-    """What a build reads: triplets per split and the class semantics.
-
-    ``word_vectors`` finds the default word-vector file (raising
-    ``RawDataError`` if it is missing); it is called only when the build
-    needs word vectors and was given none.
-    """
-    splits: dict[str, list[sources.Triplet]]
-    phrases: list[str]
-    features: FeatureSource
-    word_vectors: Callable[[], Path]
-
-
-def read_raw_dir(raw_dir: Path, class_names: tuple[str, ...],
-                 video_feature_dim: int) -> Plan:
-    """The plan of a raw directory in the synthetic layout::
-
-        classes.txt                  <class dir name> TAB <class phrase>
-        images/<class>/<id>.<jpg|png|...>
-        videos/<class>/<id>.<avi|mp4|...>
-        features/<video id>.npy      float [video_feature_dim]
-        word2vec.bin                 word vectors, word2vec binary format
-
-    Raises:
-      RawDataError: a missing file or directory, or classes that differ.
-    """
-    classes_file = raw_dir / "classes.txt"
-    if not classes_file.is_file():
-        raise RawDataError(f"missing class list {classes_file}")
-    rows = [line.split("\t") for line in classes_file.read_text().splitlines()
-            if line.strip()]
-    if any(len(row) != 2 for row in rows):
-        raise RawDataError(f"{classes_file}: expected lines "
-                           "'<class dir name>TAB<class phrase>'")
-    names = tuple(row[0] for row in rows)
-    if names != tuple(class_names):
-        raise RawDataError(f"{classes_file}: classes {names}, expected "
-                           f"{tuple(class_names)}")
-    triplets = []
-    for label, name in enumerate(names):
-        triplets += sources.pair_by_class(
-            label,
-            sources.files_in(raw_dir / "images" / name, sources.IMAGE_EXTENSIONS),
-            sources.files_in(raw_dir / "videos" / name, sources.VIDEO_EXTENSIONS))
-    word2vec = raw_dir / "word2vec.bin"
-    if not word2vec.is_file():
-        raise RawDataError(f"missing word vectors {word2vec}")
-    return Plan(splits={POOL_SPLIT: triplets}, phrases=[row[1] for row in rows],
-                features=FeatureSource(raw_dir / "features", video_feature_dim),
-                word_vectors=lambda: word2vec)
-
-
-def real_plan(config: DivafnConfig, manual_dir: Path) -> Plan:
-    """The plan of a real pair from the manual dir (``sources.py``)."""
-    spec = sources.PAIRS[config.pair]
-    if config.official_split is None:
-        splits = {POOL_SPLIT: sources.pool_triplets(spec, manual_dir)}
-    else:
-        splits = sources.official_split_triplets(spec, manual_dir,
-                                                 config.official_split)
-    return Plan(splits=splits, phrases=[p.phrase for p in spec.table],
-                features=FeatureSource(
-                    sources.feature_dir(manual_dir, spec, config.feature_kind),
-                    config.video_feature_dim),
-                word_vectors=functools.partial(sources.word_vectors_file,
-                                               manual_dir))
-
-
-def _check_video_ids(plan: Plan) -> None:
-    """Video ids must be unique within a split (they are the example keys)."""
-    for split, triplets in plan.splits.items():
-        ids = [t.video_id for t in triplets]
-        if len(set(ids)) != len(ids):
-            twice = sorted({i for i in ids if ids.count(i) > 1})
-            raise RawDataError(f"split {split!r}: video ids (file names without "
-                               f"extension) must be unique, got {twice[:5]}")
-        plan.features.check_complete(ids)
-
-
-def _read_image(path: Path) -> bytes:
-    """The encoded bytes of an image, as stored or converted to PNG.
-
-    JPEG/PNG/BMP/GIF files are stored as they are once TF decodes them to 3
-    channels (grayscale, RGBA and CMYK decode to RGB); other formats (TIFF,
-    WebP) are decoded by OpenCV and stored as PNG.
-    """
-    data = path.read_bytes()
-    if path.suffix.lower() in _TF_IMAGE_SUFFIXES:
-        try:
-            tf.io.decode_image(data, channels=3, expand_animations=False)
-        except tf.errors.InvalidArgumentError:
-            raise RawDataError(
-                f"{path}: not a decodable image (a corrupt or truncated "
-                f"{path.suffix.lstrip('.').upper()} file?); replace or remove "
-                f"it") from None
-        return data
-    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if decoded is None:
-        raise RawDataError(f"{path}: not a decodable image")
-    return cv2.imencode(".png", decoded)[1].tobytes()
 
 
 def file_identity(path: Path) -> dict[str, str | int]:
@@ -440,7 +334,7 @@ class Divafn(tfds.core.GeneratorBasedBuilder):
             plan = read_raw_dir(synthetic.ensure_raw_dir(
                 dl_manager.download_dir, cfg.synthetic, cfg.image_size,
                 cfg.video_feature_dim), cfg.class_names, cfg.video_feature_dim)
-        _check_video_ids(plan)
+        check_video_ids(plan)
         phrases, vectors = self._class_semantics(plan)
         self.info.metadata["class_phrases"] = phrases
         self.info.metadata["class_vectors"] = vectors.tolist()
@@ -456,7 +350,7 @@ class Divafn(tfds.core.GeneratorBasedBuilder):
         cfg = self.builder_config
         for triplet in triplets:
             yield triplet.video_id, {
-                "image": _read_image(triplet.image),
+                "image": read_image(triplet.image),
                 "keyframes": list(keyframes.extract_keyframes(
                     str(triplet.video), cfg.num_keyframes, cfg.image_size)),
                 "video_feature": features.get(triplet.video_id),
