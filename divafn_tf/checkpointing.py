@@ -34,16 +34,9 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from divafn_tf.config import RunConfig
+from divafn_tf.config import STATE_FIELDS, RunConfig
 from divafn_tf.errors import UserInputError
 
-# Flags that shape the state or the data; resuming requires them unchanged.
-STATE_FLAGS = ("dataset", "num_keyframes", "class_vectors", "train_ratio",
-               "seed", "image_size", "image_backbone", "cnn_width", "fc_units",
-               "video_hidden", "d", "bank_dtype", "optimizer", "batch_size",
-               "strategy", "num_cpu_devices", "images", "standardize",
-               "bank_refresh_every", "dropout", "train_image_layers",
-               "scale_loss_by_n")
 SETTINGS_FILE = "run_settings.json"
 
 
@@ -53,7 +46,8 @@ class CheckpointMismatchError(UserInputError):
 
 def _settings(config: RunConfig, semantic_dim: int) -> dict:
     fields = dataclasses.asdict(config)
-    return {**{name: fields[name] for name in STATE_FLAGS}, "k": semantic_dim}
+    # The flags that shape the state or the data; resuming requires them unchanged.
+    return {**{name: fields[name] for name in STATE_FIELDS}, "k": semantic_dim}
 
 
 class RunCheckpoint:

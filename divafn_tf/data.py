@@ -132,11 +132,13 @@ def split_by_ratio(labels: np.ndarray, ratio: float, seed: int,
     Each class keeps max(1, round(ratio · n_c)) training triplets and at least
     one test triplet. Returns sorted pool indices (train, test).
     """
-    if not 0.0 < ratio < 1.0:
+    # The range (0, 1] is RunConfig's check; a pool also needs test videos.
+    if ratio >= 1.0:
         raise UserInputError(
-            f"--train_ratio must be in (0, 1) for a pool, got {ratio}: the "
-            "rest of each class is the test set (only datasets with official "
-            "train/test splits, such as divafn/b2u_split1_c3d, accept 1)")
+            f"--train_ratio={ratio} leaves a pool no test videos: below 1, "
+            "the rest of each class is the test set (only datasets with "
+            "official train/test splits, such as divafn/b2u_split1_c3d, "
+            "accept 1)")
     rng = np.random.default_rng(seed)
     train, test = [], []
     num_classes = int(labels.max()) + 1 if len(labels) else 0
@@ -164,8 +166,6 @@ def sample_by_ratio(train_labels: np.ndarray, test_labels: np.ndarray,
     is an error; a class in neither split is left out (logged). Returns
     sorted indices into the training split.
     """
-    if not 0.0 < ratio <= 1.0:
-        raise UserInputError(f"--train_ratio must be in (0, 1], got {ratio}")
     rng = np.random.default_rng(seed)
     chosen = []
     for c, name in enumerate(class_names):

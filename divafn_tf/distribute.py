@@ -25,20 +25,32 @@ def split_cpu(num_devices: int) -> None:
             "set it in a fresh process") from error
 
 
+def _mirrored() -> tf.distribute.Strategy:
+    """All local GPUs, else all logical CPUs (``split_cpu``)."""
+    devices = [d.name for d in tf.config.list_logical_devices("GPU")]
+    devices = devices or [d.name for d in tf.config.list_logical_devices("CPU")]
+    return tf.distribute.MirroredStrategy(devices)
+
+
+def _multi_worker() -> tf.distribute.Strategy:
+    """MultiWorkerMirroredStrategy, its cluster from TF_CONFIG."""
+    if "TF_CONFIG" not in os.environ:
+        raise ValueError("--strategy=multi_worker needs the TF_CONFIG "
+                         "environment variable (cluster and task)")
+    return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+# --strategy's choices: name → factory.
+STRATEGIES = {"default": tf.distribute.get_strategy, "mirrored": _mirrored,
+              "multi_worker": _multi_worker}
+
+
 def make_strategy(name: str) -> tf.distribute.Strategy:
-    """``default`` | ``mirrored`` (all local GPUs, else all logical CPUs) | ``multi_worker``."""
-    if name == "default":
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        devices = [d.name for d in tf.config.list_logical_devices("GPU")]
-        devices = devices or [d.name for d in tf.config.list_logical_devices("CPU")]
-        return tf.distribute.MirroredStrategy(devices)
-    if name == "multi_worker":
-        if "TF_CONFIG" not in os.environ:
-            raise ValueError("--strategy=multi_worker needs the TF_CONFIG "
-                             "environment variable (cluster and task)")
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    raise ValueError(f"unknown --strategy {name!r}")
+    """``default`` (one device) | ``mirrored`` | ``multi_worker`` (`STRATEGIES`)."""
+    if name not in STRATEGIES:
+        raise ValueError(f"--strategy={name!r}: expected one of "
+                         f"{', '.join(STRATEGIES)}")
+    return STRATEGIES[name]()
 
 
 def worker_dir(directory: str) -> str:

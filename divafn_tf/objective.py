@@ -18,16 +18,19 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from divafn_tf.config import RunConfig
+
 
 @dataclasses.dataclass(frozen=True)
 class ObjectiveWeights:
-    """The weighting coefficients of eq. (14); defaults are the paper's best."""
+    """The weighting coefficients of eq. (14); defaults are RunConfig's (the
+    paper's best)."""
 
-    a: float = 0.1
-    b: float = 0.1
-    c: float = 1.0
-    beta: float = 0.1
-    lam: float = 0.01
+    a: float = RunConfig.a
+    b: float = RunConfig.b
+    c: float = RunConfig.c
+    beta: float = RunConfig.beta
+    lam: float = RunConfig.lam
 
 
 def pairwise_nll(batch: tf.Tensor, bank: tf.Tensor, batch_labels: tf.Tensor,

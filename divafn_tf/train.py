@@ -67,16 +67,21 @@ def build_model(config: RunConfig, class_vectors: np.ndarray,
         frozen=cut, scale_loss_by_n=config.scale_loss_by_n)
 
 
+# --optimizer's choices: name → optimizer of (learning rate, clipping options).
+OPTIMIZERS: dict[str, Callable[..., keras.optimizers.Optimizer]] = {
+    "sgd": keras.optimizers.SGD,                       # the paper's
+    "momentum": lambda lr, **clip: keras.optimizers.SGD(lr, momentum=0.9, **clip),
+    "adam": keras.optimizers.Adam,
+}
+
+
 def make_optimizer(config: RunConfig) -> keras.optimizers.Optimizer:
     """--optimizer: plain SGD (the paper's), SGD with momentum 0.9, or Adam."""
+    if config.optimizer not in OPTIMIZERS:
+        raise ValueError(f"--optimizer={config.optimizer!r}: expected one of "
+                         f"{', '.join(OPTIMIZERS)}")
     clip = {"global_clipnorm": config.clip_norm} if config.clip_norm else {}
-    if config.optimizer == "sgd":
-        return keras.optimizers.SGD(config.learning_rate, **clip)
-    if config.optimizer == "momentum":
-        return keras.optimizers.SGD(config.learning_rate, momentum=0.9, **clip)
-    if config.optimizer == "adam":
-        return keras.optimizers.Adam(config.learning_rate, **clip)
-    raise ValueError(f"unknown --optimizer {config.optimizer!r}")
+    return OPTIMIZERS[config.optimizer](config.learning_rate, **clip)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,9 +23,13 @@ FLAGS = flags.FLAGS
 
 
 def config_from_flags() -> RunConfig:
-    """The parsed flags as a RunConfig (field names are flag names)."""
-    return RunConfig(**{field.name: getattr(FLAGS, field.name)
-                        for field in dataclasses.fields(RunConfig)})
+    """The parsed flags as a RunConfig (field names are flag names).
+
+    A value RunConfig refuses (``--train_ratio``) is one sentence, exit 1.
+    """
+    with errors.exit_on_user_error():
+        return RunConfig(**{field.name: getattr(FLAGS, field.name)
+                            for field in dataclasses.fields(RunConfig)})
 
 
 def main(argv: list[str]) -> None:

@@ -31,6 +31,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from divafn_tf.config import RunConfig
+
 # ImageNet RGB channel means in 0..255 (MatConvNet's imagenet-vgg-f normalisation).
 IMAGENET_RGB_MEAN = (123.68, 116.779, 103.939)
 MIN_CNN_F_INPUT = 63
@@ -38,13 +40,14 @@ MIN_CNN_F_INPUT = 63
 
 @dataclasses.dataclass(frozen=True)
 class CnnFConfig:
-    """Shape of a CNN-F. Defaults are the paper's (docs/design.md §3)."""
+    """Shape of a CNN-F. Defaults are RunConfig's (flags --image_size,
+    --cnn_width, --fc_units, --d, --dropout: the paper's, docs/design.md §3)."""
 
-    image_size: int = 224
-    width: float = 1.0
-    fc_units: int = 4096
-    output_dim: int = 4096
-    dropout: float = 0.5
+    image_size: int = RunConfig.image_size
+    width: float = RunConfig.cnn_width
+    fc_units: int = RunConfig.fc_units
+    output_dim: int = RunConfig.d
+    dropout: float = RunConfig.dropout
     pixel_scale: float = 1.0 / 255.0
 
     def channels(self) -> tuple[int, int, int, int, int]:

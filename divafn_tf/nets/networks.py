@@ -39,6 +39,7 @@ import os
 
 import keras
 
+from divafn_tf.config import RunConfig
 from divafn_tf.errors import UserInputError
 from divafn_tf.nets import backbones, cnn_f, efficientnet_lite, matconvnet
 from divafn_tf.nets.cnn_f import CnnFConfig
@@ -61,11 +62,12 @@ def output_initializer() -> keras.initializers.Initializer:
 
 @dataclasses.dataclass(frozen=True)
 class ImageNetworkConfig:
-    """What ``build_image_network`` builds (flags of the same names)."""
+    """What ``build_image_network`` builds (flags --image_backbone,
+    --image_weights, --train_image_layers; defaults are RunConfig's)."""
 
-    backbone: str = "cnn_f"
-    weights: str | None = None
-    train_layers: str = "all"
+    backbone: str = RunConfig.image_backbone
+    weights: str | None = RunConfig.image_weights
+    train_layers: str = RunConfig.train_image_layers
     cnn: CnnFConfig = CnnFConfig()
 
 

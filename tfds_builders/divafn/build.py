@@ -17,17 +17,20 @@ import tensorflow_datasets as tfds
 from absl import app, flags
 
 from divafn_tf import data, errors
+from divafn_tf.config import RunConfig
+from divafn_tf.prep.semantics.phrases import OOV_POLICIES
 
+# Defaults and choices of the flags shared with divafn_tf.main are its own.
 flags.DEFINE_string("dataset", None, "TFDS name/config, e.g. divafn/b2u_split1_c3d.")
-flags.DEFINE_string("data_dir", None,
+flags.DEFINE_string("data_dir", RunConfig.data_dir,
                     "TFDS data directory (default: ~/tensorflow_datasets).")
-flags.DEFINE_string("manual_dir", None,
+flags.DEFINE_string("manual_dir", RunConfig.manual_dir,
                     "Directory of the downloaded datasets (layout: "
                     "tfds_builders/divafn/README.md; default: "
                     "<data_dir>/downloads/manual).")
-flags.DEFINE_integer("num_keyframes", 0,
+flags.DEFINE_integer("num_keyframes", RunConfig.num_keyframes,
                      "Keyframes per video (0 = the config's own).", lower_bound=0)
-flags.DEFINE_enum("oov", "error", ["error", "skip_word"],
+flags.DEFINE_enum("oov", RunConfig.oov, OOV_POLICIES,
                   "A class-phrase word without a word vector stops the build "
                   "(error) or is left out of the class vector (skip_word).")
 flags.DEFINE_string("word_vectors", None,
