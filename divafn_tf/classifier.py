@@ -15,14 +15,11 @@ rebuilds the fitted scikit-learn pipeline out of TF ops so that the exported
 SavedModel classifies without pickles or scikit-learn.
 """
 import numpy as np
-import scipy.optimize
-import sklearn.base
-import sklearn.linear_model._base
 import sklearn.pipeline
 import sklearn.preprocessing
 import tensorflow as tf
-import threadpoolctl
-from absl import logging
+
+from divafn_tf.svm_solver import SquaredHingeOvR
 
 SCALER_STEP = "scaler"
 SVM_STEP = "svm"
@@ -33,9 +30,6 @@ SVM_STEP = "svm"
 # iterations.
 SVM_TOL = 1e-4
 SVM_MAX_ITER = 15_000
-# Fits whose products X̃ W̃ have fewer multiply-adds than this run BLAS in one
-# thread (B→U size, 9,537 × 901 × 101 ≈ 9e8, uses every core).
-SINGLE_THREAD_MAX_FLOPS = 50_000_000
 
 
 def _check_fusion_shapes(w_h, w_g, w_e, h, g) -> None:
@@ -105,144 +99,6 @@ def _check_features_labels(features: np.ndarray, labels: np.ndarray):
     return features, labels
 
 
-class SquaredHingeOvR(sklearn.base.BaseEstimator,
-                      sklearn.linear_model._base.LinearClassifierMixin):
-    """One-vs-rest L2-regularised squared-hinge linear SVMs, all at once.
-
-    The objective of liblinear's L2-loss SVM (scikit-learn's
-    ``LinearSVC(penalty="l2", loss="squared_hinge")``) with its intercept
-    handling (``intercept_scaling=1``: an extra feature of value 1 whose
-    weight is regularised too): for each problem c, with y_ic = +1 if sample
-    i is of class c else −1 and x̃_i = [x_i; 1],
-
-        ½‖w̃_c‖² + C Σ_i max(0, 1 − y_ic w̃_c·x̃_i)².
-
-    All problems are stacked in one weight matrix W̃ [F+1, P] and the sum of
-    their objectives is minimised by L-BFGS (scipy, float64); the objective
-    and its gradient W̃ − 2C X̃ᵀ (Y ⊙ max(0, 1 − Y ⊙ X̃ W̃)) are two matrix
-    products (BLAS, every core), in coordinates preconditioned by the
-    eigendecomposition of X̃ᵀX̃ (`_preconditioned_features`; 3-6× fewer
-    iterations on the test problems, more at B→U size). P is the number of classes, or 1 for binary
-    labels (positive = ``classes_[1]``, as LinearSVC does), so that
-    ``decision_function`` is 1-D and ``predict`` thresholds it at 0.
-
-    Each objective is 1-strongly convex (the ½‖w̃‖² term), so its minimum
-    w̃*_c is unique and ‖w̃_c − w̃*_c‖ ≤ ‖∇_c‖ (the gradient's column c):
-    the solver stops when every column of the gradient has 2-norm ≤ ``tol``,
-    so each decision value is within ``tol · ‖x̃‖`` of the exact one. The
-    fit is deterministic (no random coordinate order, unlike liblinear).
-
-    Attributes after `fit`: ``classes_``, ``coef_`` [P, F], ``intercept_``
-    [P], ``n_iter_`` (L-BFGS iterations), ``converged_`` (the gradient
-    tolerance was reached).
-    """
-
-    def __init__(self, C: float = 1.0, tol: float = 1e-3,
-                 max_iter: int = 15_000, memory: int = 20):
-        self.C = C
-        self.tol = tol
-        self.max_iter = max_iter
-        self.memory = memory
-
-    @staticmethod
-    def _preconditioned_features(x, two_c):
-        """(Z, P, d): X̃ = [x, 1] (float64) in preconditioned coordinates.
-
-        With the eigendecomposition X̃ᵀX̃ = Q Λ Qᵀ and D = diag(d),
-        d = (1 + 2C λ)^(−½), the change of variables W̃ = P U, P = Q D, makes
-        the Hessian of the objective D (I + 2C Qᵀ X̃_Aᵀ X̃_A Q) D, with A the
-        samples inside their margin: the identity when every sample is, and
-        without the spread of X̃ᵀX̃'s eigenvalues (of order n) otherwise, so
-        L-BFGS needs tens of iterations instead of thousands. The minimiser,
-        and so the solution, does not change: the same strictly convex
-        objective in other coordinates. Returns Z = X̃ P [n, F+1].
-        """
-        n, num_features = x.shape
-        xb = np.empty((n, num_features + 1))
-        xb[:, :num_features] = x
-        xb[:, num_features] = 1.0
-        eigenvalues, p = np.linalg.eigh(xb.T @ xb)
-        d = 1.0 / np.sqrt(1.0 + two_c * np.maximum(eigenvalues, 0.0))
-        p *= d
-        return xb @ p, p, d
-
-    def fit(self, X, y):
-        """Fits on features X [n, F] and labels y [n]; returns self."""
-        X, y = _check_features_labels(X, y)
-        self.classes_, y_index = np.unique(y, return_inverse=True)
-        if self.classes_.size < 2:
-            raise ValueError("SquaredHingeOvR needs at least 2 classes, got "
-                             f"{self.classes_.tolist()}")
-        n, num_features = X.shape
-        if self.classes_.size == 2:
-            y_sign = np.where(y_index == 1, 1.0, -1.0)[:, None]
-        else:
-            y_sign = np.full((n, self.classes_.size), -1.0)
-            y_sign[np.arange(n), y_index] = 1.0
-        shape = (num_features + 1, y_sign.shape[1])
-        two_c = 2.0 * float(self.C)
-        # Small products in one BLAS thread: on a busy machine a second
-        # thread makes them many times slower (the demo's 150 × 900 fit:
-        # 23-42 s against 2-4 s), and they gain nothing from it.
-        threads = (1 if n * shape[0] * shape[1] < SINGLE_THREAD_MAX_FLOPS
-                   else None)
-        with threadpoolctl.threadpool_limits(threads, user_api="blas"):
-            z, p, d = self._preconditioned_features(X, two_c)
-        last = {}
-
-        # In the variables U = P⁻¹W̃ (see `_preconditioned_features`):
-        # ½‖W̃‖² = ½‖D U‖², X̃W̃ = Z U.
-        def objective(u_flat):
-            u = u_flat.reshape(shape)
-            # r = max(0, 1 − Y ⊙ X̃W̃), the hinge residuals.
-            r = z @ u
-            r *= y_sign
-            np.subtract(1.0, r, out=r)
-            np.maximum(r, 0.0, out=r)
-            du = d[:, None] * u
-            value = 0.5 * np.vdot(du, du) + 0.5 * two_c * np.vdot(r, r)
-            r *= y_sign
-            grad = d[:, None] * du - two_c * (z.T @ r)
-            last.update(x=u_flat, grad=grad)
-            return value, grad.ravel()
-
-        def w_grad_norm() -> float:
-            # ∇_W̃ = Q D⁻¹ ∇_U, Q orthogonal: per class ‖D⁻¹ ∇_U‖.
-            return float(np.max(np.linalg.norm(last["grad"] / d[:, None],
-                                               axis=0)))
-
-        def converged(u_flat) -> bool:
-            return ("grad" in last and np.array_equal(last["x"], u_flat)
-                    and w_grad_norm() <= self.tol)
-
-        def callback(intermediate_result):
-            if converged(intermediate_result.x):
-                raise StopIteration
-
-        # Zero is the start: the gradient test is the only stopping rule
-        # (ftol = gtol = 0 turn off scipy's own).
-        with threadpoolctl.threadpool_limits(threads, user_api="blas"):
-            result = scipy.optimize.minimize(
-                objective, np.zeros(shape[0] * shape[1]), jac=True,
-                method="L-BFGS-B", callback=callback,
-                options=dict(maxiter=self.max_iter, maxfun=2 * self.max_iter,
-                             maxcor=self.memory, ftol=0.0, gtol=0.0))
-            w = p @ result.x.reshape(shape)
-        self.converged_ = converged(result.x)
-        self.n_iter_ = int(result.nit)
-        self.n_features_in_ = num_features
-        self.coef_ = np.ascontiguousarray(w[:num_features].T)
-        self.intercept_ = w[num_features].copy()
-        if not self.converged_:
-            grad_norm = w_grad_norm() if "grad" in last else np.nan
-            logging.warning(
-                "linear SVM: L-BFGS stopped after %d iterations before the "
-                "gradient tolerance %g (largest per-class gradient norm %.3g; "
-                "%s); the model is used as it is", self.n_iter_, self.tol,
-                grad_norm, result.message)
-        return self
-
-
 def train_linear_svm(features: np.ndarray, labels: np.ndarray,
                      c: float = 1.0, seed: int = 0
                      ) -> sklearn.pipeline.Pipeline:
@@ -251,9 +107,10 @@ def train_linear_svm(features: np.ndarray, labels: np.ndarray,
     The SVM of section III.E, trained on b (eq. 25) of the training videos:
     liblinear's L2-regularised squared-hinge SVM (LinearSVC's objective; the
     intercept is a regularised feature of value 1), one-vs-rest, solved for
-    all classes at once by `SquaredHingeOvR` (L-BFGS on matrix products,
-    float64) to the gradient tolerance `SVM_TOL`, at most `SVM_MAX_ITER`
-    iterations (a fit that stops there is logged in one line).
+    all classes at once by `svm_solver.SquaredHingeOvR` (L-BFGS, then finite
+    Newton steps, float64) to the gradient tolerance `SVM_TOL`, at most
+    `SVM_MAX_ITER` L-BFGS iterations (a fit that stops there is logged in
+    one line).
 
     The objective is strictly convex, so the solution is unique and the fit
     deterministic; at `SVM_TOL` the predictions equal those of

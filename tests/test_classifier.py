@@ -8,7 +8,7 @@ import sklearn.preprocessing
 import sklearn.svm
 import tensorflow as tf
 
-from divafn_tf import classifier
+from divafn_tf import classifier, svm_solver
 
 
 def _blobs(rng, n, num_features, labels_from):
@@ -152,7 +152,7 @@ def test_demo_like_problem_converges(monkeypatch):
     rng = np.random.default_rng(6)
     features, labels = _low_rank_problem(rng, 150, 10, 12, 900, noise=0.1)
     logged = []
-    monkeypatch.setattr(classifier.logging, "warning",
+    monkeypatch.setattr(svm_solver.logging, "warning",
                         lambda *args: logged.append(args))
     model = classifier.train_linear_svm(features, labels)
     svm = model.named_steps[classifier.SVM_STEP]
@@ -164,7 +164,7 @@ def test_non_convergence_is_logged_once(monkeypatch):
     rng = np.random.default_rng(7)
     features, labels = _low_rank_problem(rng, 200, 4, 6, 30, noise=1.0)
     logged = []
-    monkeypatch.setattr(classifier.logging, "warning",
+    monkeypatch.setattr(svm_solver.logging, "warning",
                         lambda *args: logged.append(args))
     monkeypatch.setattr(classifier, "SVM_MAX_ITER", 1)
     with warnings.catch_warnings():
@@ -320,7 +320,7 @@ def test_fits_are_reproducible(monkeypatch, single_thread_max_flops):
     global rand()): repeated fits give the same bits, in one BLAS thread
     (small problems) and in all (0: every problem counts as large)."""
     if single_thread_max_flops is not None:
-        monkeypatch.setattr(classifier, "SINGLE_THREAD_MAX_FLOPS",
+        monkeypatch.setattr(svm_solver, "SINGLE_THREAD_MAX_FLOPS",
                             single_thread_max_flops)
     rng = np.random.default_rng(2)
     features, labels = _blobs(rng, 600, 40, list(range(8)))
