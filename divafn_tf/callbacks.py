@@ -112,7 +112,7 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
             last = self.saver.manager.latest_checkpoint if self.saver else None
             raise TrainingDiverged(
                 f"training diverged at epoch {self.epoch + 1}, batch "
-                f"{batch + 1}: J = {float(value)}. The last good checkpoint is "
+                f"{batch + 1}: J = {float(value)}; the last good checkpoint is "
                 f"{last or '(none)'}; lower --learning_rate or set --clip_norm")
 
 

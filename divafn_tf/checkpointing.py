@@ -78,15 +78,25 @@ class RunCheckpoint:
         path = os.path.join(self.directory, SETTINGS_FILE)
         if not os.path.isfile(path):
             return
-        with open(path) as f:
-            saved = json.load(f)
+        try:
+            with open(path) as f:
+                saved = json.load(f)
+        except (OSError, ValueError) as e:
+            raise CheckpointMismatchError(
+                f"{path}: cannot read the settings of the run saved there "
+                f"({e}); give a new --model_dir for a new run") from None
+        if not isinstance(saved, dict):
+            raise CheckpointMismatchError(
+                f"{path}: expected a JSON object of the saved run's settings, "
+                f"got a {type(saved).__name__}; give a new --model_dir for a "
+                "new run")
         differ = [f"--{name}={saved.get(name)!r} (now {value!r})"
                   for name, value in self.settings.items()
                   if saved.get(name) != value]
         if differ:
             raise CheckpointMismatchError(
                 f"{self.directory} holds a run made with other settings: "
-                f"{', '.join(differ)}. Resume with the same flags, or give a "
+                f"{', '.join(differ)}; resume with the same flags, or give a "
                 f"new --model_dir for a new run")
 
     def restore(self) -> int:
@@ -98,8 +108,10 @@ class RunCheckpoint:
         try:
             self.checkpoint.restore(latest).assert_existing_objects_matched()
         except (ValueError, AssertionError, tf.errors.OpError) as e:
+            reason = (str(getattr(e, "message", e)).strip().splitlines()
+                      or [type(e).__name__])[0]
             raise CheckpointMismatchError(
-                f"{latest}: cannot restore it into this model ({e}); was it "
+                f"{latest}: cannot restore it into this model ({reason}); was it "
                 f"written by another version or with other flags?") from e
         logging.info("Resumed from %s: %d epoch(s) done", latest,
                      int(self.epoch.numpy()))

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +31,8 @@ from absl import logging
 from divafn_tf.errors import UserInputError
 from divafn_tf.prep.images import resize_uint8
 
-from tfds_builders.divafn.divafn_dataset_builder import with_num_keyframes
+from tfds_builders.divafn.divafn_dataset_builder import (Divafn,
+                                                         with_num_keyframes)
 from tfds_builders.divafn.plans import POOL_SPLIT
 
 TRAIN_SPLIT, TEST_SPLIT = "train", "test"
@@ -66,19 +69,55 @@ class Selection:
 
 
 def make_builder(dataset: str, data_dir: str | None, num_keyframes: int = 0,
-                 oov: str = "error") -> tfds.core.DatasetBuilder:
+                 oov: str = "error", **options) -> tfds.core.DatasetBuilder:
     """The builder of ``dataset`` (e.g. ``divafn/a2u_c3d``).
 
     ``num_keyframes`` > 0 other than the config's own K gives the config
     ``<name>_k<K>`` (stored apart); ``oov`` is the builder's policy for
-    class-phrase words without a word vector.
+    class-phrase words without a word vector; ``options`` are the
+    builder's other options (``word_vectors``, ``phrases``,
+    ``class_vectors``).
+
+    Raises:
+      UserInputError: ``dataset`` is not ``divafn/<config>`` of a known
+        config, or its prepared files under ``data_dir`` cannot be read.
     """
-    builder = tfds.builder(dataset, data_dir=data_dir, oov=oov)
+    name, _, config = dataset.partition("/")
+    if name != Divafn.name or config not in Divafn.builder_configs:
+        raise UserInputError(
+            f"--dataset={dataset}: expected {Divafn.name}/<config>, the config "
+            f"one of {', '.join(Divafn.builder_configs)}")
+    builder = _builder(dataset, data_dir, dataset, oov=oov, **options)
     if num_keyframes and num_keyframes != builder.builder_config.num_keyframes:
-        builder = tfds.builder(
-            builder.name, data_dir=data_dir, oov=oov,
+        builder = _builder(
+            builder.name, data_dir, dataset, oov=oov, **options,
             config=with_num_keyframes(builder.builder_config, num_keyframes))
     return builder
+
+
+def _builder(name: str, data_dir: str | None, dataset: str,
+             **kwargs) -> tfds.core.DatasetBuilder:
+    """``tfds.builder``; prepared files it cannot read are a UserInputError."""
+    try:
+        return tfds.builder(name, data_dir=data_dir, **kwargs)
+    except Exception as e:  # noqa: BLE001  (json, protobuf or file errors)
+        folder = os.path.join(data_dir or tfds.core.constants.DATA_DIR,
+                              *dataset.split("/"))
+        raise UserInputError(
+            f"{dataset}: the prepared dataset under {folder} cannot be read "
+            f"({_reason(e)}); delete that folder to build it again") from None
+
+
+def _reason(error: Exception) -> str:
+    """The gist of a TF/TFDS error: its first line, without TFDS's "Failed
+    to construct dataset" preamble or TF's function and op names."""
+    text = error.message if isinstance(error, tf.errors.OpError) else str(error)
+    text = re.sub(r"\{\{[^}]*\}\}\s*", "", text)
+    text = re.sub(r"\s*\[Op:[^]]*\].*$", "", text, flags=re.S)
+    text = re.sub(r'^Failed to construct dataset "[^"]*", builder_kwargs '
+                  r'"[^"]*": ', "", text)
+    lines = text.strip().splitlines()
+    return lines[0].rstrip(" .:") if lines else type(error).__name__
 
 
 def _check_manual_dir(builder: tfds.core.DatasetBuilder,
@@ -87,10 +126,58 @@ def _check_manual_dir(builder: tfds.core.DatasetBuilder,
     folder = (Path(manual_dir) if manual_dir
               else Path(builder.data_dir_root) / "downloads" / "manual")
     if not folder.is_dir() or not any(folder.iterdir()):
+        parts = manual_layout(builder.MANUAL_DOWNLOAD_INSTRUCTIONS,
+                              builder.builder_config.pair)
         raise UserInputError(
             f"{builder.name}/{builder.builder_config.name}: the manual dir "
-            f"{folder} is missing or empty (give --manual_dir); it must hold "
-            f"the downloaded datasets:{builder.MANUAL_DOWNLOAD_INSTRUCTIONS}")
+            f"{folder} is missing or empty; give --manual_dir, a folder of the "
+            f"downloaded datasets (tfds_builders/divafn/README.md says where "
+            f"to get each) holding {'; '.join(parts)}")
+
+
+_PAIR_TAG = re.compile(r"\b(s2u|a2u|e2h|b2u)\b")
+_PAIR_TAGS = re.compile(r"\s*\((?:s2u|a2u|e2h|b2u)(?:,\s*(?:s2u|a2u|e2h|b2u))*\)")
+
+
+def manual_layout(instructions: str, pair: str | None) -> list[str]:
+    """The entries of the builder's manual-dir table that ``pair`` needs,
+    each on one line ("<path> (<what it is>)", the table's first words).
+
+    The table's rows are indented by two spaces, their continuations by
+    more; a row naming pairs (``(s2u, e2h)``) serves those, any other row
+    every pair.
+    """
+    rows: list[list[str]] = []
+    for line in instructions.splitlines():
+        indent = len(line) - len(line.lstrip())
+        if indent == 2:
+            rows.append(re.split(r"\s{2,}", line.strip(), maxsplit=1))
+        elif indent > 2 and rows:
+            rows[-1].append(line.strip())
+    entries = []
+    for path, *what in rows:
+        text = " ".join(what)
+        tags = set(_PAIR_TAG.findall(path + " " + text))
+        text = re.split(r" \(|; ", _PAIR_TAGS.sub("", text))[0].strip()
+        if not tags or pair in tags:
+            entries.append(f"{path} ({text})" if text else path)
+    return entries
+
+
+def prepare(builder: tfds.core.DatasetBuilder,
+            manual_dir: str | None) -> None:
+    """Builds the dataset unless prepared (a real config from
+    ``manual_dir``); a folder it cannot write is a UserInputError."""
+    if builder.builder_config.synthetic is None and not builder.is_prepared():
+        _check_manual_dir(builder, manual_dir)
+    try:
+        builder.download_and_prepare(
+            download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+    except OSError as e:
+        raise UserInputError(
+            f"{builder.name}/{builder.builder_config.name}: cannot write the "
+            f"dataset under --data_dir={builder.data_dir_root} "
+            f"({e.strerror or e}: {e.filename or ''})") from None
 
 
 def load_pool(dataset: str, data_dir: str | None, manual_dir: str | None = None,
@@ -98,10 +185,7 @@ def load_pool(dataset: str, data_dir: str | None, manual_dir: str | None = None,
     """Builds ``dataset`` if needed (real configs read ``manual_dir``) and
     reads its labels."""
     builder = make_builder(dataset, data_dir, num_keyframes, oov)
-    if builder.builder_config.synthetic is None and not builder.is_prepared():
-        _check_manual_dir(builder, manual_dir)
-    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
-        manual_dir=manual_dir))
+    prepare(builder, manual_dir)
     metadata = builder.info.metadata or {}
     if "class_vectors" not in metadata:
         raise UserInputError(
@@ -112,8 +196,15 @@ def load_pool(dataset: str, data_dir: str | None, manual_dir: str | None = None,
         labels_ds = builder.as_dataset(
             split=split, shuffle_files=False,
             decoders=tfds.decode.PartialDecoding({"label": True}))
-        split_labels[split] = np.fromiter(
-            (ex["label"] for ex in labels_ds.as_numpy_iterator()), np.int64)
+        try:   # reads every record: a damaged file shows here
+            split_labels[split] = np.fromiter(
+                (ex["label"] for ex in labels_ds.as_numpy_iterator()),
+                np.int64)
+        except tf.errors.OpError as e:
+            raise UserInputError(
+                f"{dataset}: the prepared dataset in {builder.data_dir} is "
+                f"damaged ({_reason(e)}); delete that folder to build it "
+                f"again") from None
     if POOL_SPLIT not in split_labels and not {TRAIN_SPLIT, TEST_SPLIT} <= set(
             split_labels):
         raise UserInputError(f"{dataset}: expected a {POOL_SPLIT!r} split or "

@@ -6,6 +6,8 @@ import os
 
 import tensorflow as tf
 
+from divafn_tf.errors import UserInputError
+
 
 def split_cpu(num_devices: int) -> None:
     """Splits the CPU into ``num_devices`` logical devices.
@@ -35,8 +37,9 @@ def _mirrored() -> tf.distribute.Strategy:
 def _multi_worker() -> tf.distribute.Strategy:
     """MultiWorkerMirroredStrategy, its cluster from TF_CONFIG."""
     if "TF_CONFIG" not in os.environ:
-        raise ValueError("--strategy=multi_worker needs the TF_CONFIG "
-                         "environment variable (cluster and task)")
+        raise UserInputError("--strategy=multi_worker needs the TF_CONFIG "
+                             "environment variable (cluster and task)")
+    _tf_config()   # readable, else one sentence
     return tf.distribute.MultiWorkerMirroredStrategy()
 
 
@@ -59,16 +62,32 @@ def worker_dir(directory: str) -> str:
     summaries must be written by every worker, each to its own place)."""
     if is_chief():
         return directory
-    task = json.loads(os.environ["TF_CONFIG"])["task"]
+    task = _tf_config()["task"]
     return os.path.join(directory, f".{task['type']}{task.get('index', 0)}")
 
 
 def is_chief() -> bool:
     """True unless TF_CONFIG names this process a non-chief worker."""
-    tf_config = json.loads(os.environ.get("TF_CONFIG", "{}"))
+    tf_config = _tf_config()
     task, cluster = tf_config.get("task", {}), tf_config.get("cluster", {})
     if not task:
         return True
     if "chief" in cluster:
         return task.get("type") == "chief"
     return task.get("type") == "worker" and int(task.get("index", 0)) == 0
+
+
+def _tf_config() -> dict:
+    """The TF_CONFIG environment variable's JSON object ({} if unset)."""
+    text = os.environ.get("TF_CONFIG", "{}")
+    try:
+        tf_config = json.loads(text)
+    except ValueError as e:
+        raise UserInputError(f"TF_CONFIG: expected a JSON object with "
+                             f"'cluster' and 'task', cannot parse it ({e})"
+                             ) from None
+    task = tf_config.get("task", {}) if isinstance(tf_config, dict) else None
+    if not isinstance(task, dict):
+        raise UserInputError(f"TF_CONFIG: expected a JSON object whose 'task' "
+                             f"is {{'type': ..., 'index': ...}}, got {text}")
+    return tf_config

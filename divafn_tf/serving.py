@@ -107,12 +107,22 @@ def load_signature(saved_model_dir: str) -> tuple[Any, Any]:
     The loaded object must be kept alive while the signature is used.
 
     Raises:
-      PredictError: no SavedModel there, or it has no ``serving_default``.
+      PredictError: no SavedModel there, one that cannot be loaded (a
+        damaged or partial copy), or one without ``serving_default``.
     """
     import tensorflow as tf
     if not tf.saved_model.contains_saved_model(saved_model_dir):
-        raise PredictError(f"no SavedModel in {saved_model_dir!r}")
-    loaded = tf.saved_model.load(saved_model_dir)
+        raise PredictError(f"no SavedModel in {saved_model_dir!r} (expected "
+                           "the export/ folder that divafn_tf.main writes "
+                           "under its --model_dir)")
+    try:
+        loaded = tf.saved_model.load(saved_model_dir)
+    except (OSError, ValueError, tf.errors.OpError) as e:
+        reason = str(getattr(e, "message", e)).strip().splitlines()
+        raise PredictError(
+            f"{saved_model_dir}: cannot load the SavedModel "
+            f"({reason[0].rstrip('.') if reason else type(e).__name__}); is "
+            "it a complete copy of what divafn_tf.main exported?") from None
     if SIGNATURE not in loaded.signatures:
         raise PredictError(f"SavedModel {saved_model_dir!r} has no "
                            f"{SIGNATURE!r} signature "
@@ -239,6 +249,26 @@ def format_prediction(result: dict[str, Any]) -> str:
             f"(class {result['class_id']}) | {top}")
 
 
+def check_csv_path(path: str) -> str:
+    """Creates the folder of the CSV file ``path``; returns the folder.
+
+    Raises:
+      PredictError: ``path`` is a folder, or its folder cannot be created.
+    """
+    if os.path.isdir(path):
+        raise PredictError(f"{path}: expected a CSV file name for the "
+                           "predictions, it is a folder")
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise PredictError(f"{path}: its folder {folder} is a file")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as e:
+        raise PredictError(f"{path}: cannot create its folder {folder} "
+                           f"({e.strerror or e})") from None
+    return folder
+
+
 def write_csv(path: str, results: Sequence[dict[str, Any]]) -> None:
     """Writes the predictions as CSV (module docstring layout), atomically.
 
@@ -247,10 +277,13 @@ def write_csv(path: str, results: Sequence[dict[str, Any]]) -> None:
     left untouched.
     """
     k = max((len(r["top_k"]) for r in results), default=0)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".",
-                               suffix=".tmp", dir=folder)
+    folder = check_csv_path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".",
+                                   suffix=".tmp", dir=folder)
+    except OSError as e:
+        raise PredictError(f"{path}: cannot write the predictions there "
+                           f"({e.strerror or e})") from None
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as stream:
             writer = csv.writer(stream)
@@ -263,6 +296,11 @@ def write_csv(path: str, results: Sequence[dict[str, Any]]) -> None:
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(tmp, path)
+    except OSError as e:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise PredictError(f"{path}: cannot write the predictions there "
+                           f"({e.strerror or e})") from None
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)

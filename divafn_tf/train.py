@@ -317,10 +317,31 @@ def untrained_model(config: RunConfig, experiment: Experiment) -> Divafn:
                        experiment.train_set.labels, experiment.video_dim)
 
 
+def check_output_dir(flag: str, folder: str) -> None:
+    """Creates ``folder`` (the value of ``flag``) if needed.
+
+    Raises:
+      UserInputError: it cannot be created or is not a writable folder
+        (before any work that would be lost).
+    """
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise UserInputError(f"{flag}={folder}: expected a folder, it is a "
+                             "file")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as e:
+        raise UserInputError(f"{flag}={folder}: cannot create the folder "
+                             f"({e.strerror or e})") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserInputError(f"{flag}={folder}: expected a folder this user "
+                             "can write to")
+
+
 def run(config: RunConfig,
         strategy: tf.distribute.Strategy | None = None) -> dict:
     """Trains, evaluates and exports; returns what results.json holds."""
     started = time.perf_counter()
+    check_output_dir("--model_dir", config.model_dir)
     strategy = strategy or distribute.make_strategy(config.strategy)
     chief = distribute.is_chief()
     pool, class_vectors = load_dataset(config)

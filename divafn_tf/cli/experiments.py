@@ -14,7 +14,8 @@ import sys
 
 from absl import app, flags, logging
 
-from divafn_tf import distribute, errors, plots
+from divafn_tf import distribute, errors, plots, train
+from divafn_tf.cli import command
 from divafn_tf.cli import flags as _run_flags  # noqa: F401  (defines the run flags)
 from divafn_tf.cli.train import config_from_flags
 from divafn_tf.experiments import (METHODS, SWEEPS, plan, rows_of, run_jobs,
@@ -35,6 +36,26 @@ flags.DEFINE_enum("sweep", "none", ["none", *SWEEPS],
 FLAGS = flags.FLAGS
 
 
+def ratios_from_flag(values: list[str]) -> list[float]:
+    """The training ratios of ``--ratios``, each a share in (0, 1].
+
+    Raises:
+      errors.UserInputError: a value that is not a number in (0, 1].
+    """
+    ratios = []
+    for value in values:
+        try:
+            ratio = float(value)
+        except ValueError:
+            ratio = float("nan")
+        if not 0.0 < ratio <= 1.0:
+            raise errors.UserInputError(
+                f"--ratios={','.join(values)}: expected shares of each "
+                f"class's videos in (0, 1], got {value!r}")
+        ratios.append(ratio)
+    return ratios
+
+
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
@@ -42,9 +63,10 @@ def main(argv: list[str]) -> None:
     distribute.split_cpu(FLAGS.num_cpu_devices)
     config = config_from_flags()
     with errors.exit_on_user_error():
-        ratios = [float(r) for r in FLAGS.ratios]
+        ratios = ratios_from_flag(FLAGS.ratios)
         jobs = plan(config, FLAGS.methods, ratios, FLAGS.repeats, FLAGS.sweep)
         hparams_dir = os.path.join(FLAGS.output_dir, "hparams")
+        train.check_output_dir("--output_dir", FLAGS.output_dir)
         os.makedirs(hparams_dir, exist_ok=True)
         rows = rows_of(jobs, run_jobs(config, jobs, FLAGS.output_dir))
         title = f"{config.dataset}, {config.epochs} epochs"
@@ -70,7 +92,7 @@ def run() -> None:
     """
     for flag in FLAGS.get_key_flags_for_module(__name__):
         FLAGS.register_key_flag_for_module(sys.argv[0], flag)
-    app.run(main)
+    command.run(main)
 
 
 if __name__ == "__main__":

@@ -10,9 +10,11 @@ import sys
 
 from absl import app, flags
 
+from divafn_tf.cli import command
 from divafn_tf.errors import exit_on_user_error
 from divafn_tf.prep.keyframes import VIDEO_EXTENSIONS
-from divafn_tf.serving import (format_prediction, pair_videos_with_features,
+from divafn_tf.serving import (check_csv_path, format_prediction,
+                               pair_videos_with_features,
                                predict_videos, write_csv)
 
 
@@ -92,6 +94,8 @@ def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     with exit_on_user_error():
+        if FLAGS.output:   # before the work, which a bad path would waste
+            check_csv_path(FLAGS.output)
         videos = videos_from_flags()
         results = predict_videos(FLAGS.saved_model, videos,
                                  num_keyframes=FLAGS.num_keyframes,
@@ -101,7 +105,8 @@ def main(argv: list[str]) -> None:
         print(format_prediction(result))
     print(f"{len(results)} video(s) predicted")
     if FLAGS.output:
-        write_csv(FLAGS.output, results)
+        with exit_on_user_error():
+            write_csv(FLAGS.output, results)
         print(f"predictions written to {FLAGS.output}")
 
 
@@ -114,7 +119,7 @@ def run() -> None:
     define_flags()
     for flag in FLAGS.get_key_flags_for_module(__name__):
         FLAGS.register_key_flag_for_module(sys.argv[0], flag)
-    app.run(main)
+    command.run(main)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from absl import app, flags, logging
 
 from divafn_tf import distribute, errors, train
 from divafn_tf.config import RunConfig
+from divafn_tf.cli import command
 from divafn_tf.cli import flags as _flags  # noqa: F401  (defines the flags)
 
 FLAGS = flags.FLAGS
@@ -73,7 +74,7 @@ def summary(config: RunConfig, results: dict) -> str:
 
 def run() -> None:
     """``python -m divafn_tf.main``: parses the flags and runs `main`."""
-    app.run(main)
+    command.run(main)
 
 
 if __name__ == "__main__":

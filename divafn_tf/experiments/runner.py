@@ -80,6 +80,15 @@ def read_results(path: str) -> list[dict]:
         raise errors.UserInputError(
             f"{path}: columns {sorted(rows[0])} are not this version's "
             f"{list(CSV_FIELDS)}; use another --output_dir")
+    for line, row in enumerate(rows, start=2):
+        for field in CSV_FIELDS[1:]:
+            try:
+                float(row[field])
+            except (TypeError, ValueError):
+                raise errors.UserInputError(
+                    f"{path}: line {line}: column {field!r}: expected a "
+                    f"number, got {row[field]!r}; correct or delete the row, "
+                    f"or use another --output_dir") from None
     return rows
 
 

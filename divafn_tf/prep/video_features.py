@@ -49,6 +49,17 @@ def _checked(feature: np.ndarray, dim: int, where: str) -> np.ndarray:
     return feature
 
 
+def npy_read_error(error: Exception) -> str:
+    """Why ``np.load(allow_pickle=False)`` refused a file, in a few words
+    (numpy's message for a file without the .npy header, or one of Python
+    objects, is two sentences of advice to unpickle it)."""
+    text = str(error)
+    if "pickle" in text:
+        return ("no .npy header, or an array of Python objects, which is "
+                "never unpickled")
+    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
+
+
 def _load_npy(path: Path, expected: str, memory_map: bool = False) -> np.ndarray:
     """A .npy array, never unpickled; memory-mapped (read-only) if asked.
 
@@ -63,7 +74,7 @@ def _load_npy(path: Path, expected: str, memory_map: bool = False) -> np.ndarray
             array = np.load(f, allow_pickle=False)
     except (OSError, ValueError, EOFError) as e:
         raise RawDataError(f"{path}: cannot read a .npy array without pickle "
-                           f"({e}); {expected}") from e
+                           f"({npy_read_error(e)}); {expected}") from e
     if not isinstance(array, np.ndarray):   # an .npz archive
         raise RawDataError(f"{path}: not a single .npy array; {expected}")
     return array

@@ -17,6 +17,7 @@ import tensorflow_datasets as tfds
 from absl import app, flags
 
 from divafn_tf import data, errors
+from divafn_tf.cli import command
 from divafn_tf.config import RunConfig
 from divafn_tf.prep.semantics.phrases import OOV_POLICIES
 
@@ -50,25 +51,18 @@ FLAGS = flags.FLAGS
 
 def _builder() -> tfds.core.DatasetBuilder:
     """The builder of ``--dataset`` with the semantic flags as its options."""
-    base = data.make_builder(FLAGS.dataset, FLAGS.data_dir, FLAGS.num_keyframes,
-                             FLAGS.oov)
-    return tfds.builder(base.name, config=base.builder_config,
-                        data_dir=FLAGS.data_dir, oov=FLAGS.oov,
-                        word_vectors=FLAGS.word_vectors, phrases=FLAGS.phrases,
-                        class_vectors=FLAGS.class_vectors)
+    return data.make_builder(FLAGS.dataset, FLAGS.data_dir,
+                             FLAGS.num_keyframes, FLAGS.oov,
+                             word_vectors=FLAGS.word_vectors,
+                             phrases=FLAGS.phrases,
+                             class_vectors=FLAGS.class_vectors)
 
 
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     with errors.exit_on_user_error():
-        builder = _builder()
-        if (builder.builder_config.synthetic is None
-                and not builder.is_prepared()):
-            data._check_manual_dir(builder, FLAGS.manual_dir)  # pylint: disable=protected-access
-        builder.download_and_prepare(
-            download_config=tfds.download.DownloadConfig(
-                manual_dir=FLAGS.manual_dir))
+        data.prepare(_builder(), FLAGS.manual_dir)
         pool = data.load_pool(FLAGS.dataset, FLAGS.data_dir, FLAGS.manual_dir,
                               FLAGS.num_keyframes, FLAGS.oov)
     info = pool.builder.info
@@ -82,4 +76,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    command.run(main)

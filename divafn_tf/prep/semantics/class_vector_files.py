@@ -18,6 +18,7 @@ from divafn_tf.prep.semantics.class_names import (class_index, class_key,
 from divafn_tf.prep.semantics.common import (SemanticsError, file_suffix,
                                              is_number, is_word2vec_header,
                                              read_json_object, read_text)
+from divafn_tf.prep.video_features import npy_read_error
 
 def _normalise_rows(matrix: np.ndarray, where: Sequence[str],
                     path: str) -> np.ndarray:
@@ -27,12 +28,14 @@ def _normalise_rows(matrix: np.ndarray, where: Sequence[str],
         if not np.all(np.isfinite(row)):
             raise SemanticsError(f"{path}: {where[i]}: expected finite "
                                  "numbers, got NaN or Inf")
-    norms = np.linalg.norm(matrix, axis=1)
-    for i, norm in enumerate(norms):
-        if norm == 0:
+    # Scaled by the largest value first: squares of huge values overflow.
+    scale = np.max(np.abs(matrix), axis=1, initial=0.0)
+    for i, largest in enumerate(scale):
+        if largest == 0:
             raise SemanticsError(f"{path}: {where[i]}: the vector is all zeros "
                                  "and cannot be L2-normalised")
-    return (matrix / norms[:, None]).astype(np.float32)
+    matrix = matrix / scale[:, None]
+    return (matrix / np.linalg.norm(matrix, axis=1)[:, None]).astype(np.float32)
 
 
 def _csv_fields(line: str) -> list[str]:
@@ -77,6 +80,16 @@ _WORD_VECTOR_HINT = (" (it looks like a word-vector file, one word a line: "
                      "not as class vectors)")
 
 
+def _has_word2vec_header(path: str) -> bool:
+    """Whether the file starts with word2vec's "<count> <dim>" line."""
+    try:
+        with open(path, "rb") as f:
+            first = f.readline(200)
+    except OSError:
+        return False
+    return is_word2vec_header(first.decode("utf-8", errors="replace").split())
+
+
 def _looks_like_word_vectors(rows: Sequence[tuple[int, list[str]]],
                              num_classes: int) -> bool:
     """Whether text rows look like a word-vector file: far more rows (over
@@ -103,9 +116,9 @@ def _load_npy(path: str, class_names: Sequence[str]) -> np.ndarray:
     """A .npy attribute matrix [C, k], rows in class order."""
     try:
         matrix = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as e:
-        raise SemanticsError(f"{path}: expected a numeric .npy matrix: {e}"
-                             ) from None
+    except (ValueError, OSError, EOFError) as e:
+        raise SemanticsError(f"{path}: expected a numeric .npy matrix: "
+                             f"{npy_read_error(e)}") from None
     if matrix.dtype.kind not in "biuf" or matrix.ndim != 2:
         raise SemanticsError(f"{path}: expected a 2-D numeric matrix [C, k], "
                              f"got dtype {matrix.dtype} shape {matrix.shape}")
@@ -157,11 +170,19 @@ def load_attribute_vectors(path: str | os.PathLike,
     class_index(class_names, path)           # ambiguous class names: an error
     if file_suffix(path) == ".npy":
         return _load_npy(path, class_names)
-    rows, is_csv = _read_attribute_text(path)
+    try:
+        rows, is_csv = _read_attribute_text(path)
+    except SemanticsError:
+        if _has_word2vec_header(path):
+            raise SemanticsError(
+                f"{path}: a binary word2vec file, not class vectors (give it "
+                "as word vectors, the build's --word_vectors)") from None
+        raise
     if not rows:
         raise SemanticsError(f"{path}: expected one row per class, found no "
                              "data line")
-    if is_word2vec_header(rows[0][1]):
+    if is_word2vec_header(rows[0][1]) and (
+            len(rows) == 1 or not is_number(rows[1][1][0])):
         raise SemanticsError(f"{path}: line {rows[0][0]}: a word2vec "
                              f"'<count> <dim>' line{_WORD_VECTOR_HINT}")
     try:
@@ -196,8 +217,9 @@ def _parse_rows(path: str, rows: list[tuple[int, list[str]]], is_csv: bool,
                                      f"{name!r}")
         row = _parse_values(path, n, fields)
         if not row:
-            raise SemanticsError(f"{path}: line {n}: expected at least one "
-                                 "value")
+            raise SemanticsError(
+                f"{path}: line {n}: expected at least one value"
+                + (f" after the class name {name!r}" if named else ""))
         if width is None:
             width, width_line = len(row), n
         elif len(row) != width:

@@ -5,7 +5,9 @@ its name; ``.gz``/``.bz2``/``.xz`` files are read transparently.
 """
 from __future__ import annotations
 
+import lzma
 import os
+import zlib
 
 from gensim import utils as gensim_utils
 from gensim.models import KeyedVectors
@@ -14,6 +16,9 @@ from divafn_tf.prep.semantics.common import (SemanticsError, is_number,
                                              is_word2vec_header)
 
 _SNIFF_BYTES = 1 << 20
+# What reading a damaged file can raise: a truncated or corrupt .gz/.bz2/.xz
+# stream (EOFError, zlib.error, lzma.LZMAError; bz2 raises OSError), bad bytes.
+_READ_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError)
 
 
 def _is_text_row(line: bytes, dim: int) -> bool:
@@ -34,15 +39,18 @@ def word_vector_format(path: str | os.PathLike) -> str:
       rows) or ``"glove"`` (rows from the first line, no header).
 
     Raises:
-      SemanticsError: the file cannot be opened.
+      SemanticsError: the file cannot be opened or read, or is empty.
     """
     path = os.fspath(path)
     try:
         with gensim_utils.open(path, "rb") as fin:
             head = fin.read(_SNIFF_BYTES)
-    except OSError as e:
+    except _READ_ERRORS as e:
         raise SemanticsError(f"{path}: cannot open the word-vector file "
-                             f"({e.strerror or e})") from None
+                             f"({_read_error(e)})") from None
+    if not head.strip():
+        raise SemanticsError(f"{path}: expected word vectors (word2vec binary "
+                             "or text, or GloVe text), the file is empty")
     lines = head.split(b"\n", 2)
     header = lines[0].decode("utf-8", errors="replace").split()
     if not is_word2vec_header(header):
@@ -104,10 +112,29 @@ def load_word_vectors(path: str | os.PathLike,
     if ragged:   # gensim would broadcast a one-number row to every dimension
         raise _format_error(path, expected, found, told, ragged)
     try:
-        return KeyedVectors.load_word2vec_format(path, binary=binary,
-                                                 no_header=no_header)
-    except (ValueError, EOFError, UnicodeDecodeError, IndexError) as e:
-        raise _format_error(path, expected, found, told, str(e)) from None
+        kv = KeyedVectors.load_word2vec_format(path, binary=binary,
+                                               no_header=no_header)
+    except (ValueError, UnicodeDecodeError, IndexError, TypeError,
+            *_READ_ERRORS) as e:
+        raise _format_error(path, expected, found, told,
+                            _read_error(e)) from None
+    if len(kv) == 0 or kv.vector_size == 0:
+        raise _format_error(path, expected, found, told,
+                            f"it holds {len(kv)} word(s) of {kv.vector_size} "
+                            "number(s), expected at least one word of at "
+                            "least one number")
+    return kv
+
+
+def _read_error(error: Exception) -> str:
+    """Why a word-vector file could not be read, in a few words."""
+    text = str(getattr(error, "strerror", None) or error)
+    if "unexpected end of input" in text:   # gensim: fewer words than counted
+        return ("it ends before the number of words its '<count> <dim>' line "
+                "announces (a truncated file, or a wrong count)")
+    if isinstance(error, (EOFError, zlib.error, lzma.LZMAError)):
+        return f"the compressed file is truncated or damaged: {text}"
+    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
 
 
 def _format_error(path: str, expected: str, found: str, told: bool,
@@ -128,7 +155,15 @@ def _format_error(path: str, expected: str, found: str, told: bool,
 def _ragged_row(path: str, no_header: bool) -> str:
     """"line N: ..." of the first text row that is not UTF-8 or whose width
     differs from the header's dimension (or, without header, from the first
-    row's); "" if every row agrees."""
+    row's); "" if every row agrees (or why the file cannot be read)."""
+    try:
+        return _first_ragged_row(path, no_header)
+    except _READ_ERRORS as e:
+        return _read_error(e)
+
+
+def _first_ragged_row(path: str, no_header: bool) -> str:
+    """`_ragged_row`, whose read errors the caller reports."""
     width = None
     with gensim_utils.open(path, "rb") as fin:
         for number, raw in enumerate(fin, start=1):
