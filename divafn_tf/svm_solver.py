@@ -28,9 +28,10 @@ exact one, whichever phase got there. Two phases (issue 13: at B→U size,
    Cholesky of |A_c| × |A_c| from the Gram matrix X̃X̃ᵀ, computed once),
    followed by an exact line search on the segment w̃ → w̄ (f_c is a convex
    piecewise quadratic along it). Once A_c is right the step is 1 and lands
-   on the minimum. Used when the Gram matrix fits `GRAM_MAX_BYTES` and every
-   A_c has at most `NEWTON_MAX_ACTIVE` samples; otherwise, or if
-   `NEWTON_MAX_STEPS` steps do not reach ``tol``, L-BFGS goes on to ``tol``.
+   on the minimum. Used when the Gram matrix fits `GRAM_MAX_BYTES` and a
+   step's factorisations cost at most `NEWTON_COST_RATIO` L-BFGS iterations
+   (`_newton_pays`); otherwise, or if `NEWTON_MAX_STEPS` steps do not reach
+   ``tol``, L-BFGS goes on to ``tol`` with float64 products.
 
 P is the number of classes, or 1 for binary labels (positive =
 ``classes_[1]``, as LinearSVC does), so that ``decision_function`` is 1-D and
@@ -50,10 +51,15 @@ from absl import logging
 # docs/results.md: 1e-4 after ~100 of the ~700 L-BFGS iterations).
 NEWTON_START = 1e-5
 NEWTON_MAX_STEPS = 60
+# The line search stops where |φ'(t)| ≤ LINE_SEARCH_TOL · |φ'(0)|.
+LINE_SEARCH_TOL = 1e-9
 # The Gram matrix X̃X̃ᵀ (float64) of phase 2 at most this big (9,537
-# samples: 0.73 GB), and Cholesky factorisations at most this many rows.
+# samples: 0.73 GB).
 GRAM_MAX_BYTES = 2 << 30
-NEWTON_MAX_ACTIVE = 6_000
+# A Newton step is taken while its Cholesky factorisations cost at most this
+# many L-BFGS iterations' products (on bench_svm's 9,537 × 900 problem one
+# step did the work of ~25 iterations at ~7 iterations' cost).
+NEWTON_COST_RATIO = 25
 # Fits whose products X̃ W̃ have fewer multiply-adds than this run BLAS in one
 # thread (B→U size, 9,537 × 901 × 101 ≈ 9e8, uses every core).
 SINGLE_THREAD_MAX_FLOPS = 50_000_000
@@ -88,44 +94,65 @@ def _preconditioned_features(xb: np.ndarray, two_c: float):
 
 def _line_search(ws: np.ndarray, ss: np.ndarray, a: np.ndarray,
                  b: np.ndarray, two_c: float) -> np.ndarray:
-    """Exact minimiser t ≥ 0 of f_c along a step, for every column c.
+    """Minimiser t ≥ 0 of f_c along a descent step, for every column c.
 
     Along a step s from w, with the margins' slack a = 1 − y⊙(X̃w) and
     b = y⊙(X̃s), f_c is the convex piecewise quadratic with derivative
-    ws + t·ss − 2C Σ_{a_i > t b_i} (a_i − t b_i) b_i (ws = ⟨w, s⟩ and
+    φ'(t) = ws + t·ss − 2C Σ_i max(0, a_i − t b_i) b_i (ws = ⟨w, s⟩ and
     ss = ⟨s, s⟩ in the regulariser's metric), increasing in t. Its root is
-    found by Newton's method on that derivative, kept inside a bracket and
-    replaced by bisection when it leaves it.
+    found by Newton's method on φ', kept inside a bracket and replaced by
+    bisection when it leaves it, until |φ'(t)| ≤ `LINE_SEARCH_TOL` · |φ'(0)|
+    (a few evaluations; t = 1 is taken at once when it is the root, as at
+    the last Newton step).
     """
-    def derivatives(t):
-        r = a - t * b
+    def derivatives(t, columns):
+        r = a[:, columns] - t * b[:, columns]
         inside = r > 0
-        slope = ws + t * ss - two_c * np.sum(np.where(inside, r * b, 0.0), 0)
-        curvature = ss + two_c * np.sum(np.where(inside, b * b, 0.0), 0)
+        np.maximum(r, 0.0, out=r)
+        slope = (ws[columns] + t * ss[columns]
+                 - two_c * np.einsum("ij,ij->j", r, b[:, columns]))
+        curvature = ss[columns] + two_c * np.einsum(
+            "ij,ij,ij->j", inside, b[:, columns], b[:, columns])
         return slope, curvature
 
-    low, high = np.zeros(ws.shape), np.ones(ws.shape)
-    slope, _ = derivatives(high)
+    every = np.arange(ws.size)
+    slope0, _ = derivatives(np.zeros(ws.size), every)
+    target = LINE_SEARCH_TOL * np.abs(slope0)
+    low, high = np.zeros(ws.size), np.ones(ws.size)
+    slope, _ = derivatives(high, every)
     for _ in range(60):
-        below = slope < 0
+        below = slope < -target
         if not below.any():
             break
         low, high = np.where(below, high, low), np.where(below, 2 * high, high)
-        slope, _ = derivatives(high)
+        slope, _ = derivatives(high, every)
     t = high.copy()
+    undone = every
     for _ in range(100):
-        slope, curvature = derivatives(t)
-        low = np.where(slope < 0, t, low)
-        high = np.where(slope > 0, t, high)
-        proposal = t - slope / np.maximum(curvature, np.finfo(float).tiny)
-        outside = (proposal <= low) | (proposal >= high)
-        proposal = np.where(outside, 0.5 * (low + high), proposal)
-        done = (np.abs(proposal - t) <= 1e-13 * np.maximum(1.0, t)) | (
-            slope == 0)
-        t = np.where(slope == 0, t, proposal)
-        if done.all():
+        slope, curvature = derivatives(t[undone], undone)
+        finished = np.abs(slope) <= target[undone]
+        low[undone] = np.where(slope < 0, t[undone], low[undone])
+        high[undone] = np.where(slope > 0, t[undone], high[undone])
+        proposal = t[undone] - slope / np.maximum(curvature,
+                                                  np.finfo(float).tiny)
+        outside = (proposal <= low[undone]) | (proposal >= high[undone])
+        proposal = np.where(outside, 0.5 * (low[undone] + high[undone]),
+                            proposal)
+        t[undone] = np.where(finished, t[undone], proposal)
+        undone = undone[~finished]
+        if undone.size == 0:
             break
     return t
+
+
+def _newton_pays(inside: np.ndarray, num_weights: int) -> bool:
+    """Whether a Newton step costs at most `NEWTON_COST_RATIO` L-BFGS
+    iterations: Σ_c |A_c|³/3 (Cholesky) against 4 n (F+1) P (two products),
+    with ``inside`` [n, P] the samples inside each class's margin."""
+    active = inside.sum(axis=0).astype(float)
+    newton = np.sum(active ** 3) / 3.0
+    lbfgs = 4.0 * inside.shape[0] * num_weights * inside.shape[1]
+    return newton <= NEWTON_COST_RATIO * lbfgs
 
 
 def _two_loop(grad: np.ndarray, pairs) -> np.ndarray:
@@ -290,7 +317,7 @@ class SquaredHingeOvR(sklearn.base.BaseEstimator,
         for _ in range(NEWTON_MAX_STEPS):
             live = np.flatnonzero(norms > self.tol)
             inside = y_sign[:, live] * outputs[:, live] < 1.0
-            if live.size == 0 or inside.sum(0).max() > NEWTON_MAX_ACTIVE:
+            if live.size == 0 or not _newton_pays(inside, xb.shape[1]):
                 break
             self.newton_steps_ += 1
             beta = np.zeros((xb.shape[0], live.size))

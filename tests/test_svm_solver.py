@@ -67,8 +67,19 @@ def test_newton_phase_reaches_the_lbfgs_minimum(monkeypatch):
                                atol=2 * tol)
 
 
-def test_newton_phase_is_skipped_when_active_sets_are_too_large(monkeypatch):
+def test_newton_phase_is_skipped_when_it_costs_too_much(monkeypatch):
     x, y = _problem(1)
-    monkeypatch.setattr(svm_solver, "NEWTON_MAX_ACTIVE", 1)
+    monkeypatch.setattr(svm_solver, "NEWTON_COST_RATIO", 0)
     model = svm_solver.SquaredHingeOvR(tol=1e-6).fit(x, y)
     assert model.converged_ and model.newton_steps_ == 0
+
+
+def test_newton_cost_rule():
+    """Σ|A|³/3 against NEWTON_COST_RATIO × 4 n (F+1) P."""
+    inside = np.zeros((1000, 2), dtype=bool)
+    inside[:400, 0] = inside[:100, 1] = True
+    newton = (400 ** 3 + 100 ** 3) / 3
+    lbfgs = 4 * 1000 * 51 * 2
+    assert newton / lbfgs > svm_solver.NEWTON_COST_RATIO   # 21.7e6 vs 408e3
+    assert not svm_solver._newton_pays(inside, 51)
+    assert svm_solver._newton_pays(inside, 51 * 100)
