@@ -5,6 +5,7 @@ callback (placed after them) writes them beside the loss terms.
 """
 from __future__ import annotations
 
+import math
 import time
 
 import keras
@@ -30,7 +31,9 @@ class AutoencoderWeightsUpdate(keras.callbacks.Callback):
     standardised features (``standardize_features``, ``standardize.py``). A run resumed
     after ``epochs_done`` epochs has W from its checkpoint: it is not solved
     again at the start. Logs ``w_solve_seconds`` and ``w_residual_max`` (the
-    largest relative residual of the four solves).
+    largest relative residual of the four solves), which the progress lines
+    show; the first and the final solve are also a log line each (the
+    others at debug level).
     """
 
     def __init__(self, class_vectors: np.ndarray, train_labels: np.ndarray,
@@ -48,6 +51,7 @@ class AutoencoderWeightsUpdate(keras.callbacks.Callback):
         self.standardize_features = standardize_features
         self.last: dict[str, float] = {}
         self.resumed = epochs_done > 0
+        self.solves = 0
 
     def solve(self, final: bool = False) -> dict[str, float]:
         """Solves the four W from the current banks; returns time and residual.
@@ -59,16 +63,19 @@ class AutoencoderWeightsUpdate(keras.callbacks.Callback):
         seconds = time.perf_counter() - start
         self.last = {"w_solve_seconds": seconds,
                      "w_residual_max": max(residuals.values())}
-        logging.info("W solved (%s) in %.2f s; relative residuals %s",
-                     self.method, seconds,
-                     ", ".join(f"{k}={v:.1e}" for k, v in residuals.items()))
+        logging.log(logging.INFO if final or not self.solves else logging.DEBUG,
+                    "W solved (%s) in %.2f s; relative residuals %s",
+                    self.method, seconds,
+                    ", ".join(f"{k}={v:.1e}" for k, v in residuals.items()))
+        self.solves += 1
         return self.last
 
-    def _refresh_banks(self) -> None:
+    def _refresh_banks(self, final: bool = False) -> None:
         start = time.perf_counter()
         self.refresh()
-        logging.info("Banks refreshed in inference mode in %.1f s",
-                     time.perf_counter() - start)
+        logging.log(logging.INFO if final else logging.DEBUG,
+                    "Banks refreshed in inference mode in %.1f s",
+                    time.perf_counter() - start)
 
     def on_train_begin(self, logs=None):
         if not self.resumed:
@@ -86,8 +93,48 @@ class AutoencoderWeightsUpdate(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         """The final W: fresh inference-mode banks, then the solve."""
         if self.refresh is not None:
-            self._refresh_banks()
+            self._refresh_banks(final=True)
         self.solve(final=True)
+
+
+class ProgressLine(keras.callbacks.Callback):
+    """One line of the epoch's figures every ``every`` epochs (0: about ten
+    lines a run), as Keras's ``verbose=2`` prints them every epoch.
+
+    A line is printed after the first epoch of the run, every ``every``-th
+    epoch (``ceil(epochs / 10)`` for 0) and the last one::
+
+        Epoch 10/100 - 1s - J: 87.9121 - ae_e: 0.6532 - ... - learning_rate: 1.0000e-04
+
+    with every value in the epoch's ``logs`` (J, each term, the W solve's
+    time and residual, the test accuracy when evaluated, the learning rate).
+    """
+
+    def __init__(self, epochs: int, every: int = 0):
+        super().__init__()
+        self.epochs = epochs
+        self.every = every or max(1, math.ceil(epochs / 10))
+        self.first = True
+        self.started = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        done = epoch + 1
+        if not (self.first or done % self.every == 0 or done == self.epochs):
+            return
+        self.first = False
+        figures = "".join(f" - {name}: {format_figure(value)}"
+                          for name, value in (logs or {}).items())
+        print(f"Epoch {done}/{self.epochs} - "
+              f"{time.perf_counter() - self.started:.0f}s{figures}", flush=True)
+
+
+def format_figure(value) -> str:
+    """A logged figure as Keras's progress bar writes it."""
+    value = float(np.mean(value))
+    return f"{value:.4f}" if abs(value) > 1e-3 else f"{value:.4e}"
 
 
 class TrainingDiverged(UserInputError):
@@ -149,8 +196,10 @@ class TrainingExtras(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
+            # Through a tensor: NumPy 2 warns (DeprecationWarning) when it
+            # converts Keras's variable, whose __array__ takes no copy=.
             logs["learning_rate"] = float(
-                keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+                keras.ops.convert_to_tensor(self.model.optimizer.learning_rate))
         if self.every > 0 and (epoch + 1) % self.every == 0:
             with self.writer.as_default(step=epoch):
                 for m, bank in self.model.bank_values().items():

@@ -131,7 +131,11 @@ class RunCheckpoint:
 
 
 class SaveCheckpoint(keras.callbacks.Callback):
-    """Saves a ``RunCheckpoint`` every ``every_n_epochs`` epochs and at the end."""
+    """Saves a ``RunCheckpoint`` every ``every_n_epochs`` epochs and at the end.
+
+    The first and the last checkpoint of a run are a log line each, the
+    others a debug line.
+    """
 
     def __init__(self, run_checkpoint: RunCheckpoint, every_n_epochs: int,
                  total_epochs: int):
@@ -139,10 +143,14 @@ class SaveCheckpoint(keras.callbacks.Callback):
         self.run_checkpoint = run_checkpoint
         self.every_n_epochs = every_n_epochs
         self.total_epochs = total_epochs
+        self.saved = 0
 
     def on_epoch_end(self, epoch, logs=None):
         done = epoch + 1
         periodic = self.every_n_epochs and done % self.every_n_epochs == 0
         if periodic or done == self.total_epochs:
             path = self.run_checkpoint.save(done)
-            logging.info("Checkpoint %s (%d epochs done)", path, done)
+            logging.log(logging.INFO if not self.saved or done == self.total_epochs
+                        else logging.DEBUG, "Checkpoint %s (%d epochs done)",
+                        path, done)
+            self.saved += 1

@@ -62,6 +62,7 @@ class RunConfig:
     svm_c: float = 1.0
     eval_every: int = 0
     histogram_every: int = 1
+    progress_every: int = 0
     model_dir: str = "runs/divafn"
     checkpoint_every: int = 1
     clip_norm: float = 0.0

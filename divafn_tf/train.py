@@ -293,6 +293,8 @@ def fit(config: RunConfig, experiment: Experiment,
             callbacks.TrainingExtras(os.path.join(log_dir, "extras"),
                                      config.histogram_every),
             keras.callbacks.TensorBoard(log_dir=log_dir, write_graph=False),
+            # Last: it prints what the others added to the epoch's logs.
+            callbacks.ProgressLine(config.epochs, config.progress_every),
         ]
     if epochs_done >= config.epochs:
         w_update.set_model(model)
@@ -304,7 +306,7 @@ def fit(config: RunConfig, experiment: Experiment,
                                                    config.batch_size,
                                                    drop_remainder),
               callbacks=fit_callbacks, shuffle=False,
-              verbose=2 if log_dir is not None else 0)
+              verbose=0)   # callbacks.ProgressLine prints the progress
     return model, inputs
 
 

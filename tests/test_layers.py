@@ -35,7 +35,7 @@ LIBRARY = {"callbacks", "checkpointing", "classifier", "distribute",
            "domain_adaptation", "evaluation", "export", "model", "plots",
            "serving", "standardize", "svm_solver"}
 CORE = {"nets", "objective", "sylvester"}
-BASE = {"divafn_tf", "divafn_tf.config", "divafn_tf.errors"}
+BASE = {"divafn_tf", "divafn_tf.config", "divafn_tf.errors", "divafn_tf.quiet"}
 # absl's command-line modules: only the cli layer parses flags.
 ABSL_CLI = {"absl.app", "absl.flags"}
 

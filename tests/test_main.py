@@ -2,6 +2,7 @@
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -22,13 +23,16 @@ def _scalar_tags(log_dir):
 
 
 def _main(data_dir, model_dir):
+    """The console of a run (stdout, then stderr), in a shell that has not set
+    TF_CPP_MIN_LOG_LEVEL (importing divafn_tf here set it for this process)."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     proc = subprocess.run(
         [sys.executable, "-m", "divafn_tf.main",
          f"--flagfile={ROOT}/flags/tiny.cfg", f"--data_dir={data_dir}",
          f"--model_dir={model_dir}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=900)
+        cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc.stdout
+    return proc.stdout + proc.stderr
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +61,28 @@ def test_main_writes_results_with_the_accuracies_and_the_likelihood_check(tiny_r
     likelihood = results["likelihood"]
     assert likelihood["class_prior"] > 0 and likelihood["nll_keyframe_video"] > 0
     assert (f"class-prior level {likelihood['class_prior']:.1f}" in stdout)
+
+
+# What frameworks print (README, "What a run prints"): none is a line of a run.
+FRAMEWORK_MARKERS = ("oneDNN", "cuda", "cpu_feature_guard", "absl::InitializeLog",
+                     "Creating a tf.data.Dataset", "Sharding callback",
+                     "lifecycle event", "unsupported characters", "INFO:tensorflow",
+                     "Downloading and preparing", "examples/s", "\x1b")
+# The tiny run's own lines: 5 before training, 2 per epoch (the progress line,
+# the test accuracy), 2 checkpoints, 3 after, the summary's 8: 24; a little room.
+MAX_LINES = 30
+
+
+def test_a_first_run_prints_only_the_projects_lines(tiny_run):
+    _, console = tiny_run
+    lines = console.splitlines()
+    assert len(lines) <= MAX_LINES, console
+    assert "\r" not in console                                  # no progress bars
+    for line in lines:
+        assert not any(m.lower() in line.lower() for m in FRAMEWORK_MARKERS), line
+        assert not re.search(r"\w+Warning\b", line), line         # Python warnings
+        assert not re.match(r"[WEF]\d{4} ", line), line            # absl WARNING+
+    assert "Epoch 3/3 - " in console and " - J: " in console    # the progress
 
 
 def test_main_logs_every_term_to_tensorboard(tiny_run):

@@ -175,6 +175,12 @@ flags.DEFINE_integer("eval_every", _DEFAULT.eval_every,
 flags.DEFINE_integer("histogram_every", _DEFAULT.histogram_every,
                      "Histograms of the banks every this many epochs (0 = never).",
                      lower_bound=0)
+flags.DEFINE_integer("progress_every", _DEFAULT.progress_every,
+                     "Print the epoch's figures (J, its terms, the W solve, "
+                     "the learning rate) after the first epoch, every this "
+                     "many epochs and after the last (0 = about ten lines a "
+                     "run: every ceil(epochs/10) epochs; 1 = every epoch).",
+                     lower_bound=0)
 flags.DEFINE_string("model_dir", _DEFAULT.model_dir,
                     "Output directory: TensorBoard logs (logs/), results.json, "
                     "the SavedModel (export/).")

@@ -15,7 +15,7 @@ import dataclasses
 
 from absl import app, flags, logging
 
-from divafn_tf import distribute, errors, train
+from divafn_tf import distribute, errors, quiet, train
 from divafn_tf.config import RunConfig
 from divafn_tf.cli import command
 from divafn_tf.cli import flags as _flags  # noqa: F401  (defines the flags)
@@ -36,7 +36,9 @@ def config_from_flags() -> RunConfig:
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    logging.set_verbosity(logging.INFO)
+    if not FLAGS["verbosity"].present:
+        logging.set_verbosity(logging.INFO)
+    quiet.after_flags(FLAGS.verbosity)
     # Logical CPU devices must exist before TensorFlow touches any device.
     distribute.split_cpu(FLAGS.num_cpu_devices)
 

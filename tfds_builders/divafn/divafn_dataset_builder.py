@@ -43,10 +43,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import time
 from pathlib import Path
 
 import numpy as np
 import tensorflow_datasets as tfds
+from absl import logging
 
 from divafn_tf.prep import keyframes, semantics
 from divafn_tf.prep.video_features import FeatureSource, RawDataError
@@ -307,6 +309,19 @@ class Divafn(tfds.core.GeneratorBasedBuilder):
             raise semantics.OutOfVocabularyError(
                 e.missing, f" {path}",
                 hint=_oov_hint(e, names, phrases, self._oov)) from None
+
+    # TFDS prints these two on stdout with termcolor (for a synthetic config
+    # "Unknown size" four times); a log line each instead.
+    def _log_download_bytes(self) -> None:
+        self._build_started = time.perf_counter()
+        logging.info("Building %s/%s %s into %s (once: later runs read it)",
+                     self.name, self.builder_config.name, self.version,
+                     self.data_dir_root)
+
+    def _log_download_done(self) -> None:
+        logging.info("Built %s/%s in %.0f s: %s", self.name,
+                     self.builder_config.name,
+                     time.perf_counter() - self._build_started, self.data_dir)
 
     def _info(self) -> tfds.core.DatasetInfo:
         cfg = self.builder_config
