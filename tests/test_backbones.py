@@ -11,6 +11,7 @@ from divafn_tf.errors import UserInputError
 from divafn_tf.model import Divafn
 from divafn_tf.objective import ObjectiveWeights
 
+pytestmark = pytest.mark.heavy  # ResNet50 and MobileNetV2 built and loaded
 SIZE = 32
 APPLICATIONS = {
     "resnet50": (keras.applications.ResNet50,

@@ -3,8 +3,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import dummy_manual
 from dummy_manual import DUMMY
+
+pytestmark = pytest.mark.e2e  # runs the build command
 
 ROOT = Path(__file__).resolve().parent.parent
 

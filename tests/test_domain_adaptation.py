@@ -300,6 +300,7 @@ def _case(method, *values, **options):
                         id=f"{method}-{suffix}" if suffix else method)
 
 
+@pytest.mark.heavy  # six adaptations of the full problem
 @pytest.mark.parametrize("method, dim, gain, options", [
     _case("jda", 10, 0.15),
     _case("jda", 10, 0.15, labeller="linear"),
@@ -317,6 +318,7 @@ def test_adaptation_raises_target_accuracy(problem, method, dim, gain, options):
     assert after >= before + gain
 
 
+@pytest.mark.heavy  # MEDA twice, with its classifier
 def test_meda_predictions_beat_the_unadapted_nearest_neighbour(problem):
     xs, ys, xt, yt = problem
     labels = np.array(["run", "jump", "walk", "wave"])
@@ -360,6 +362,7 @@ def test_tjm_l21_term_shrinks_source_rows_unlike_the_target():
 # ------------------------------------------------- interface and errors
 
 
+@pytest.mark.heavy  # every method, twice
 @pytest.mark.parametrize("method, options", [
     *(_case(method) for method in da.METHODS),
     _case("jda", labeller="linear"), _case("jgsa", labeller="linear"),

@@ -48,6 +48,7 @@ def test_every_tensor_used_once(classifier, state):
     assert model.count_params() == used == 4_694_024
 
 
+@pytest.mark.heavy  # the ImageNet network on 224x224 photographs
 def test_imagenet_top1(classifier, images):
     probabilities = tf.nn.softmax(classifier[0].predict_on_batch(images)).numpy()
     coffee, chelsea = probabilities.argmax(axis=1)
@@ -76,6 +77,7 @@ def test_state_dict_mismatch_names_the_key(classifier, state, change, key):
         efficientnet_lite.assign_state_dict(classifier[0], change(state))
 
 
+@pytest.mark.heavy  # builds and loads EfficientNet-Lite0 twice
 def test_conversion_is_cached(monkeypatch, tmp_path, classifier, images):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     source = efficientnet_lite.default_weights_path()

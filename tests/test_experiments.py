@@ -31,6 +31,7 @@ def tiny_run(tmp_path_factory):
     return config, jobs, rows, tmp / "out"
 
 
+@pytest.mark.e2e  # tiny_run: runner.run_jobs
 def test_one_row_per_method_with_an_accuracy(tiny_run):
     _, _, rows, out = tiny_run
     assert [r["method"] for r in rows] == METHODS
@@ -41,6 +42,7 @@ def test_one_row_per_method_with_an_accuracy(tiny_run):
         assert tuple(csv.DictReader(f).fieldnames) == runner.CSV_FIELDS
 
 
+@pytest.mark.e2e  # tiny_run: runner.run_jobs
 def test_table_has_the_papers_layout(tiny_run):
     _, _, rows, out = tiny_run
     path = tables.write_tables(rows, METHODS, "none", str(out), "tiny")
@@ -51,6 +53,7 @@ def test_table_has_the_papers_layout(tiny_run):
     assert row.split(" | ")[1] == f"{100 * svm:.1f} ± 0.0"
 
 
+@pytest.mark.e2e  # tiny_run: runner.run_jobs
 def test_hparams_runs_are_logged(tiny_run):
     _, _, rows, out = tiny_run
     runs = sorted(glob.glob(str(out / "hparams" / "run*")))
@@ -62,6 +65,7 @@ def test_hparams_runs_are_logged(tiny_run):
     assert "accuracy" in tags and "_hparams_/session_start_info" in tags
 
 
+@pytest.mark.e2e  # tiny_run: runner.run_jobs
 def test_a_rerun_computes_nothing_again(tiny_run, monkeypatch):
     config, jobs, rows, out = tiny_run
 
@@ -145,6 +149,7 @@ def test_beta_lambda_sweep_table_is_a_grid(tmp_path):
     assert "| 0.1 | 20.0 ± 0.0 |  |" in text[text.index("Ratio 10%"):]
 
 
+@pytest.mark.e2e  # tiny_run: runner.run_jobs
 def test_accuracy_plot_is_a_picture_of_the_rows(tiny_run, tmp_path):
     import matplotlib.image
     from divafn_tf import plots

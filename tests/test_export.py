@@ -6,6 +6,7 @@ import tensorflow as tf
 import tiny_model
 from divafn_tf import classifier, export
 
+pytestmark = pytest.mark.heavy  # exports and loads a SavedModel
 CLASS_NAMES = ["wave", "jump", "clap"]
 
 

@@ -159,6 +159,7 @@ def test_readme_commands_name_existing_flagfiles():
     assert "python -m pytest -q" in open(os.path.join(ROOT, ".ci", "run")).read()
 
 
+@pytest.mark.e2e  # runs the train command
 def test_a_flagfile_typo_is_one_sentence(tmp_path):
     typo = tmp_path / "typo.cfg"
     typo.write_text(f"--flagfile={ROOT}/flags/tiny.cfg\n--epoch=3\n")

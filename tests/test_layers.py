@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("divafn_tf", "tfds_builders")
 
@@ -147,6 +149,7 @@ def _run(*args: str) -> subprocess.CompletedProcess:
                           text=True, cwd=REPO, env=env, timeout=120)
 
 
+@pytest.mark.e2e  # a fresh interpreter
 def test_importing_the_predict_command_loads_no_tfds_gensim_or_sklearn():
     heavy = ("tensorflow_datasets", "gensim", "sklearn")
     proc = _run("-c", "import sys, divafn_tf.predict, divafn_tf.cli.predict; "
@@ -155,6 +158,7 @@ def test_importing_the_predict_command_loads_no_tfds_gensim_or_sklearn():
     assert proc.stdout.strip() == "[]"
 
 
+@pytest.mark.e2e  # a fresh interpreter
 def test_predict_help_lists_the_commands_flags():
     proc = _run("-m", "divafn_tf.predict", "--help")
     assert "Recognise the actions of videos" in proc.stdout

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+pytestmark = pytest.mark.e2e  # runs the train command
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -13,6 +13,7 @@ import tiny_model
 HERE = os.path.dirname(__file__)
 
 
+@pytest.mark.heavy  # 10 epochs of fit
 @pytest.mark.parametrize("bank_dtype", ["float32", "bfloat16"])
 def test_j_decreases_over_epochs(bank_dtype):
     model = tiny_model.build(optimizer="adam", learning_rate=3e-3,
@@ -29,6 +30,7 @@ def test_j_decreases_over_epochs(bank_dtype):
         assert name in history
 
 
+@pytest.mark.heavy  # traces a train step
 @pytest.mark.parametrize("bank_dtype", ["float32", "bfloat16"])
 def test_train_step_writes_the_batch_rows_into_the_banks(bank_dtype):
     model = tiny_model.build(bank_dtype=bank_dtype)
@@ -57,6 +59,7 @@ def _run(devices, out):
     return np.load(out)
 
 
+@pytest.mark.e2e  # tiny_model.py in 2 processes
 def test_mirrored_two_replicas_equals_single_device(tmp_path):
     single = _run(1, tmp_path / "single.npz")
     mirrored = _run(2, tmp_path / "mirrored.npz")

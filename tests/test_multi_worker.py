@@ -12,10 +12,12 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from divafn_tf import data
 
+pytestmark = pytest.mark.e2e  # runs the train command in 3 processes
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # synthetic_tiny at ratio 0.3 trains on 16 triplets: 2 full batches of 8.
 FLAGS = [f"--flagfile={ROOT}/flags/tiny.cfg", "--dropout=0", "--batch_size=8",

@@ -3,6 +3,7 @@ import dataclasses
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from divafn_tf import train
@@ -18,6 +19,7 @@ class _Record(keras.callbacks.Callback):
         self.logs.append(dict(logs))
 
 
+@pytest.mark.e2e  # 100 epochs of train.fit
 def test_hundred_epochs_at_the_papers_settings_stay_finite(tmp_path,
                                                            monkeypatch):
     # a = b = 0.1, c = 1, β = 0.1, λ = 0.01, plain SGD at 1e-4, batch 64,

@@ -69,6 +69,7 @@ def test_pairs_every_video_with_its_feature(folders):
                      for n, _, _ in VIDEOS]
 
 
+@pytest.mark.heavy  # the only in-process user of the exported saved_model
 @pytest.mark.parametrize("num_keyframes", [1, 2])
 def test_predict_videos_equals_the_signature_called_directly(
         saved_model, folders, num_keyframes):
@@ -97,6 +98,7 @@ def test_predict_videos_equals_the_signature_called_directly(
         assert scores == sorted(scores, reverse=True)
 
 
+@pytest.mark.e2e  # runs the predict command
 def test_cli_folder_writes_csv_and_prints_one_line_per_video(
         saved_model, folders, tmp_path):
     video_dir, feature_dir = folders
@@ -128,6 +130,7 @@ def test_cli_folder_writes_csv_and_prints_one_line_per_video(
         assert line.startswith(f"{result['video']}: {result['class_name']} ")
 
 
+@pytest.mark.e2e  # runs the predict command
 def test_cli_single_video(saved_model, folders):
     video_dir, feature_dir = folders
     name = VIDEOS[0][0]
@@ -138,6 +141,7 @@ def test_cli_single_video(saved_model, folders):
     assert proc.stdout.strip().splitlines()[-1] == "1 video(s) predicted"
 
 
+@pytest.mark.e2e  # runs the predict command
 def test_cli_rejects_undecodable_video(saved_model, tmp_path):
     video = tmp_path / "broken.avi"
     video.write_bytes(b"this is not a video" * 100)
@@ -152,6 +156,7 @@ def test_cli_rejects_undecodable_video(saved_model, tmp_path):
         serving.predict_videos(saved_model, [(str(video), str(feature))])
 
 
+@pytest.mark.e2e  # runs the predict command
 def test_cli_rejects_feature_of_wrong_dimension(saved_model, folders, tmp_path):
     video_dir, _ = folders
     feature = tmp_path / "short.npy"
@@ -164,6 +169,7 @@ def test_cli_rejects_feature_of_wrong_dimension(saved_model, folders, tmp_path):
     assert f"shape ({tiny_model.DV},)" in proc.stderr
 
 
+@pytest.mark.e2e  # runs the predict command
 def test_cli_rejects_missing_feature_file(saved_model, folders, tmp_path):
     video_dir, feature_dir = folders
     partial = tmp_path / "features"
@@ -224,6 +230,7 @@ def test_video_extensions_are_the_builders(tmp_path):
     assert [os.path.basename(v) for v, _ in pairs] == names
 
 
+@pytest.mark.e2e  # runs the predict command
 def test_cli_names_a_missing_video(saved_model, folders):
     _, feature_dir = folders
     result = run_cli(f"--saved_model={saved_model}", "--video=absent.avi",

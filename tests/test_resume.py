@@ -17,6 +17,7 @@ import tensorflow as tf
 from divafn_tf import callbacks, train
 from divafn_tf.config import RunConfig
 
+pytestmark = pytest.mark.e2e  # runs (and kills) the train command
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EPOCHS = 6
 # tiny.cfg with small batches (4 steps an epoch), dropout on, every epoch saved.

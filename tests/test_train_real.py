@@ -16,6 +16,8 @@ from divafn_tf.errors import UserInputError
 from tfds_builders.divafn import class_tables
 
 from dummy_manual import DUMMY
+
+pytestmark = pytest.mark.e2e  # train.run end to end
 TINY_NETS = dict(image_size=64, cnn_width=0.25, fc_units=64, video_hidden=64,
                  d=32, optimizer="adam", learning_rate=1e-3, batch_size=16,
                  epochs=2, eval_every=0, histogram_every=0)

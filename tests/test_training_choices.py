@@ -79,6 +79,7 @@ def test_without_images_j_is_the_full_j_with_a_b_zero_and_no_ae_f():
     assert not {"nll_image_video", "nll_image_keyframe", "ae_f"} & set(terms)
 
 
+@pytest.mark.heavy  # 3 epochs of fit
 def test_a_model_without_images_trains_and_has_no_image_state():
     model = tiny_model.build(optimizer="adam", learning_rate=3e-3, images=False)
     assert model.image_net is None and model.bank_f is None
@@ -115,6 +116,7 @@ def _fit(tiny_data, **changes):
     return config, experiment, model, inputs
 
 
+@pytest.mark.e2e  # train.fit
 def test_final_w_is_solved_from_fresh_standardised_inference_features(tiny_data):
     config, experiment, model, inputs = _fit(tiny_data)
     w_final = {m: model.w_of(m).numpy().copy() for m in "fhge"}
@@ -133,6 +135,7 @@ def test_final_w_is_solved_from_fresh_standardised_inference_features(tiny_data)
                                    atol=1e-5)
 
 
+@pytest.mark.e2e  # train.fit
 def test_nostandardize_keeps_the_identity_moments(tiny_data):
     _, _, model, _ = _fit(tiny_data, standardize=False)
     for m in "fhg":
@@ -151,6 +154,7 @@ class _BanksAtEpochEnd(keras.callbacks.Callback):
         self.gaps.append(float(np.abs(self.model.bank_values()["h"] - fresh).max()))
 
 
+@pytest.mark.e2e  # train.fit
 @pytest.mark.parametrize("refresh_every", [0, 1])
 def test_bank_refresh_writes_inference_outputs(tiny_data, monkeypatch,
                                                refresh_every):
@@ -192,6 +196,7 @@ def test_split_frozen_cuts_where_training_starts():
         assert len(head.trainable_weights) == len(network.trainable_weights)
 
 
+@pytest.mark.e2e  # train.fit
 def test_frozen_cache_trains_exactly_as_without_it(tiny_data):
     """--train_image_layers=top: the same run, the frozen layers computed once
     (and the cache under model_dir when it is large) or in every step."""
@@ -222,6 +227,7 @@ def test_frozen_cache_trains_exactly_as_without_it(tiny_data):
                            untrained.keyframe_net.trainable_weights[0].numpy())
 
 
+@pytest.mark.e2e  # train.fit
 def test_the_cache_goes_to_disk_when_large(tiny_data, monkeypatch):
     monkeypatch.setattr(frozen_features, "MEMORY_LIMIT_BYTES", 0)
     tmp, pool, vectors = tiny_data
@@ -238,6 +244,7 @@ def test_the_cache_goes_to_disk_when_large(tiny_data, monkeypatch):
     np.testing.assert_allclose(a.h, b.h, rtol=1e-6)
 
 
+@pytest.mark.heavy  # builds EfficientNet-Lite0 twice
 def test_split_frozen_inside_a_nested_backbone_and_not_inside_a_residual():
     """EfficientNet-Lite0 (a nested backbone): cut at a block's input, the
     cached network equals the whole; a cut between a block's layers, which
@@ -283,6 +290,7 @@ def _first_step_size(n: int, scaled: bool) -> float:
     return float(np.linalg.norm(kernel.numpy() - before) / np.linalg.norm(before))
 
 
+@pytest.mark.heavy  # four models, one SGD step each
 def test_the_step_size_does_not_grow_with_n_when_the_loss_is_scaled():
     """--scale_loss_by_n (DCMH's 1/n): the same step at n and 4n; without it
     the step grows like n (the likelihood sums over the n bank rows)."""

@@ -88,6 +88,7 @@ def _prepare(data_dir, manual, config="b2u_split1_idt", **options):
     return builder
 
 
+@pytest.mark.heavy  # builds a B→U config
 def test_b2u_builds_with_glove_and_the_ucf101_phrases(tmp_path, glove_file):
     manual = _manual_without_word2vec(tmp_path)
     builder = _prepare(tmp_path / "data", manual,
@@ -173,6 +174,7 @@ def _build_cli(*args):
         cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.e2e  # runs the build command
 def test_cli_a_class_without_words_is_one_sentence(tmp_path, glove_file):
     proc = _build_cli("--dataset=divafn/b2u_split1_idt",
                       f"--data_dir={tmp_path / 'data'}",
