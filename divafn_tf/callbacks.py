@@ -196,10 +196,11 @@ class TrainingExtras(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            # Through a tensor: NumPy 2 warns (DeprecationWarning) when it
-            # converts Keras's variable, whose __array__ takes no copy=.
-            logs["learning_rate"] = float(
-                keras.ops.convert_to_tensor(self.model.optimizer.learning_rate))
+            # Through a TF tensor: NumPy 2 warns (DeprecationWarning) when it
+            # converts Keras's variable, whose __array__ takes no copy=, and
+            # Keras's convert_to_tensor returns the (Mirrored) variable.
+            logs["learning_rate"] = float(tf.convert_to_tensor(
+                self.model.optimizer.learning_rate).numpy())
         if self.every > 0 and (epoch + 1) % self.every == 0:
             with self.writer.as_default(step=epoch):
                 for m, bank in self.model.bank_values().items():
