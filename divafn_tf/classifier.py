@@ -54,7 +54,11 @@ def _check_fusion_shapes(w_h, w_g, w_e, h, g) -> None:
 
 def fused_features(w_h: np.ndarray, w_g: np.ndarray, w_e: np.ndarray,
                    h: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Eq. (25) in numpy: [h W_Hᵀ, g W_Gᵀ, [h, g] W_Eᵀ], shape [n, 3k].
+    """Eq. (25) on arrays: [h W_Hᵀ, g W_Gᵀ, [h, g] W_Eᵀ], shape [n, 3k].
+
+    `fused_features_tf` run eagerly (one implementation for the evaluation
+    and the export), in numpy's result dtype of the inputs (float64 if any
+    input is).
 
     Args:
       w_h: k × d weights of Auto-H (eq. 22).
@@ -66,15 +70,14 @@ def fused_features(w_h: np.ndarray, w_g: np.ndarray, w_e: np.ndarray,
     Raises:
       ValueError: if the shapes do not fit together.
     """
-    w_h, w_g, w_e, h, g = (np.asarray(v) for v in (w_h, w_g, w_e, h, g))
-    _check_fusion_shapes(w_h, w_g, w_e, h, g)
-    return np.concatenate(
-        [h @ w_h.T, g @ w_g.T, np.concatenate([h, g], axis=1) @ w_e.T],
-        axis=1)
+    arrays = [np.asarray(v) for v in (w_h, w_g, w_e, h, g)]
+    dtype = np.result_type(*arrays)
+    return fused_features_tf(*(a.astype(dtype, copy=False)
+                               for a in arrays)).numpy()
 
 
 def fused_features_tf(w_h, w_g, w_e, h, g) -> tf.Tensor:
-    """Eq. (25) in TF (same math as `fused_features`), in the dtype of ``h``.
+    """Eq. (25) in TF, in the dtype of ``h``: [h W_Hᵀ, g W_Gᵀ, [h, g] W_Eᵀ].
 
     Args and shapes as in `fused_features`; the weights may be arrays,
     tensors or variables and are cast to the dtype of ``h``.
