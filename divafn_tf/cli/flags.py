@@ -38,8 +38,8 @@ flags.DEFINE_enum("oov", _DEFAULT.oov, OOV_POLICIES,
                   "word vectors stops the build (error) or is left out of the "
                   "class vector (skip_word).")
 flags.DEFINE_string("class_vectors", _DEFAULT.class_vectors,
-                    "Replace the dataset's word2vec class vectors: a JSON "
-                    "{class name: vector} file, or attribute vectors (e.g. "
+                    "Replace the dataset's class vectors at training time: a "
+                    "JSON {class name: vector} file, or attribute vectors (e.g. "
                     "UCF101's 115 attributes) as .npy/.csv/.txt, one row per "
                     "class (see divafn_tf/prep/semantics/"
                     "class_vector_files.py).")
