@@ -1,17 +1,18 @@
-"""The SVMs of the final evaluation at B→U size: the L-BFGS solver against liblinear.
+"""The SVMs of the final evaluation at B→U size: today's solver against the earlier ones.
 
 What is measured
 ----------------
-`classifier.train_linear_svm` (StandardScaler + `SquaredHingeOvR`: all 101
-one-vs-rest L2-regularised squared-hinge problems at once, L-BFGS on matrix
-products in preconditioned coordinates, float64) in full on the two problems
+`classifier.train_linear_svm` (StandardScaler + `svm_solver.SquaredHingeOvR`:
+all 101 one-vs-rest L2-regularised squared-hinge problems at once, L-BFGS in
+preconditioned coordinates with float32 products, then finite Newton steps
+in float64 to the gradient tolerance) in full on the two problems
 of a B→U evaluation: 9,537 training videos of 101 classes with 900-d fused
 features (eq. 25, 3k = 900) and with 4,096-d video features (the video-only
 SVM). The data are random and class structured: a Gaussian mean per class
 (per-coordinate scale ``--separation / sqrt(dim)``, so the classes overlap
 about as much at either dimension) plus unit Gaussian noise, seeded; a test
 set of ``--test_videos`` from the same means gives accuracy. Reported per
-problem: seconds, L-BFGS iterations, test accuracy, the CPU other processes
+problem: seconds, L-BFGS iterations, Newton steps, test accuracy, the CPU other processes
 used meanwhile (`measure.CpuMeter`); and the sum against the target.
 
 Before (benchmarks/RESULTS.md, bench_svm of 2026-12-01, same data, loaded
@@ -19,7 +20,9 @@ machine): liblinear's dual solver (LinearSVC(dual=True, tol=1e-3), the
 one-vs-rest problems in worker processes) took 486 s (8.1 min) for the 900-d
 problem alone, test accuracy 0.7806, the 4,096-d one unfinished after ~15
 min; the solver before issue 13 (primal, tol 1e-4) took 29.9 s per binary
-problem (101 × that = 50 min). ``--liblinear_dims`` refits liblinear's dual
+problem (101 × that = 50 min); scipy's L-BFGS-B alone (preconditioned,
+float64, same tolerance; bench_svm of 2026-12-01 13:04, loaded machine) took
+294 s (702 iterations) and 1,077 s (1,004 iterations). ``--liblinear_dims`` refits liblinear's dual
 solver (tol 1e-4, the tests' reference) on ONE binary problem (class 0
 against the rest) and reports its class-0 agreement with the new model.
 
@@ -67,7 +70,8 @@ def class_structured_data(num_train: int, num_test: int, dim: int,
 
 # The liblinear figures of benchmarks/RESULTS.md (bench_svm, 2026-12-01).
 BEFORE = {900: dict(liblinear_full_fit_s=486.4, liblinear_test_accuracy=0.7806,
-                    primal_binary_fit_s=29.9)}
+                    primal_binary_fit_s=29.9, scipy_lbfgs_fit_s=294.1),
+          4_096: dict(scipy_lbfgs_fit_s=1077.0)}
 
 
 def liblinear_binary_fit(x: np.ndarray, y: np.ndarray, seed: int):
@@ -96,12 +100,14 @@ def measure_dim(dim: int, args) -> dict:
     svm = new.named_steps[classifier.SVM_STEP]
     row = dict(features=f"{NUM_VIDEOS} x {dim}", classes=NUM_CLASSES,
                new_fit_s=new_s, lbfgs_iterations=svm.n_iter_,
+               newton_steps=svm.newton_steps_,
                converged=svm.converged_,
                new_test_accuracy=classifier.svm_accuracy(new, x_test, y_test),
                other_cpu_cores=others, steal_cores=steal,
                **BEFORE.get(dim, {}))
     print(f"{dim}-d: new solver, full {NUM_CLASSES}-class fit {new_s:.1f} s "
-          f"({svm.n_iter_} L-BFGS iterations), test accuracy "
+          f"({svm.n_iter_} L-BFGS iterations, {svm.newton_steps_} Newton "
+          f"steps), test accuracy "
           f"{row['new_test_accuracy']:.4f} (other processes used "
           f"{others:.2f} cores)", flush=True)
     if dim in args.liblinear_dims:
@@ -134,11 +140,12 @@ def main() -> None:
     print(f"load average before: {load_before}", flush=True)
     rows = [measure_dim(dim, args) for dim in DIMS]
     total = sum(r["new_fit_s"] for r in rows)
-    notes = (f"Both SVMs with the L-BFGS solver (SquaredHingeOvR): "
+    notes = (f"Both SVMs with SquaredHingeOvR (L-BFGS, then Newton): "
              f"{total:.1f} s ({total / 60:.2f} min; target ≤ 5 min on 2 "
              f"cores: {'met' if total <= 300 else 'NOT met'}). Before: "
              f"liblinear's dual solver took 486.4 s (8.1 min) for the 900-d "
              f"problem alone under load (4,096-d unfinished after ~15 min); "
+             f"scipy's L-BFGS-B alone 294 s + 1,077 s = 22.9 min under load; "
              f"the primal solver before issue 13 took 29.9 s per binary "
              f"problem (× 101 = 50 min). Random class-structured data (seed "
              f"{args.seed}, separation {args.separation}); load average "
