@@ -312,13 +312,15 @@ class SquaredHingeOvR(sklearn.base.BaseEstimator,
                 norms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Phase 2: finite Newton steps on the classes above ``tol``."""
         xb, y_sign, two_c = problem.xb, problem.y_sign, problem.two_c
-        gram = problem.gram()
+        gram = None     # Computed at the first step that pays.
         outputs = xb @ w
         for _ in range(NEWTON_MAX_STEPS):
             live = np.flatnonzero(norms > self.tol)
             inside = y_sign[:, live] * outputs[:, live] < 1.0
             if live.size == 0 or not _newton_pays(inside, xb.shape[1]):
                 break
+            if gram is None:
+                gram = problem.gram()
             self.newton_steps_ += 1
             beta = np.zeros((xb.shape[0], live.size))
             for j, c in enumerate(live):
@@ -364,7 +366,9 @@ class _Problem:
         return self.xb.shape[0] ** 2 * 8 <= GRAM_MAX_BYTES
 
     def gram(self) -> np.ndarray:
-        self._preconditioned = None               # Phase 1's memory back.
+        """X̃X̃ᵀ; frees phase 1's preconditioned copy of X̃ (phase 3, if
+        needed, computes it again)."""
+        self._preconditioned = None
         return self.xb @ self.xb.T
 
     def gradient_norms(self, w: np.ndarray, outputs: np.ndarray | None = None,
