@@ -284,7 +284,12 @@ def test_bad_class_vector_arrays(tmp_path):
         np.save(tmp_path / name, array)
         _raises(lambda: semantics.load_class_vectors(tmp_path / name, CLASSES),
                 pattern)
-    np.save(tmp_path / "objects.npy", np.array([{}]), allow_pickle=True)
+    # An object-dtype .npy (what np.save writes for Python objects), made by
+    # hand: its header and a payload that is never a real pickle.
+    with open(tmp_path / "objects.npy", "wb") as f:
+        np.lib.format.write_array_header_1_0(
+            f, {"descr": "|O", "fortran_order": False, "shape": (1,)})
+        f.write(b"not a pickle")
     _raises(lambda: semantics.load_class_vectors(tmp_path / "objects.npy",
                                                  CLASSES),
             r"objects\.npy: expected a numeric \.npy matrix")
