@@ -21,9 +21,25 @@ import sys
 from collections.abc import Callable
 from typing import NoReturn
 
-from absl import app, flags
+from absl import app, flags, logging
 
-from divafn_tf import errors
+from divafn_tf import errors, quiet
+
+
+def start(argv: list[str], log_level: int | None = None,
+          progress_bars: bool = False) -> None:
+    """What every command's ``main`` does first, once absl parsed the flags.
+
+    No arguments beyond the flags (an `app.UsageError`, one line); absl's
+    log level ``log_level`` unless ``--verbosity`` was given; the
+    frameworks quieted (`quiet.after_flags`, TFDS's bars kept if
+    ``progress_bars``).
+    """
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if log_level is not None and not flags.FLAGS["verbosity"].present:
+        logging.set_verbosity(log_level)
+    quiet.after_flags(flags.FLAGS.verbosity, progress_bars=progress_bars)
 
 
 def fail(message: object) -> NoReturn:

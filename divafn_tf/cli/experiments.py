@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 import sys
 
-from absl import app, flags, logging
+from absl import flags, logging
 
-from divafn_tf import distribute, errors, plots, quiet, train
+from divafn_tf import distribute, errors, plots, train
 from divafn_tf.cli import command
 from divafn_tf.cli import flags as _run_flags  # noqa: F401  (defines the run flags)
 from divafn_tf.cli.train import config_from_flags
@@ -57,11 +57,7 @@ def ratios_from_flag(values: list[str]) -> list[float]:
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    if not FLAGS["verbosity"].present:
-        logging.set_verbosity(logging.WARNING)
-    quiet.after_flags(FLAGS.verbosity)
+    command.start(argv, logging.WARNING)
     distribute.split_cpu(FLAGS.num_cpu_devices)
     config = config_from_flags()
     with errors.exit_on_user_error():

@@ -10,7 +10,6 @@ import sys
 
 from absl import app, flags
 
-from divafn_tf import quiet
 from divafn_tf.cli import command
 from divafn_tf.errors import exit_on_user_error
 from divafn_tf.prep.keyframes import VIDEO_EXTENSIONS
@@ -92,9 +91,7 @@ def videos_from_flags() -> list[tuple[str, str]]:
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    quiet.after_flags(FLAGS.verbosity)
+    command.start(argv)
     with exit_on_user_error():
         if FLAGS.output:   # before the work, which a bad path would waste
             check_csv_path(FLAGS.output)

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from absl import app, flags, logging
+from absl import flags, logging
 
-from divafn_tf import distribute, errors, quiet, train
+from divafn_tf import distribute, errors, train
 from divafn_tf.config import RunConfig
 from divafn_tf.cli import command
 from divafn_tf.cli import flags as _flags  # noqa: F401  (defines the flags)
@@ -34,11 +34,7 @@ def config_from_flags() -> RunConfig:
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    if not FLAGS["verbosity"].present:
-        logging.set_verbosity(logging.INFO)
-    quiet.after_flags(FLAGS.verbosity)
+    command.start(argv, logging.INFO)
     # Logical CPU devices must exist before TensorFlow touches any device.
     distribute.split_cpu(FLAGS.num_cpu_devices)
 

@@ -14,9 +14,9 @@ vectors (e.g. B→U with GloVe: ``--word_vectors=glove.6B.300d.txt
 from __future__ import annotations
 
 import tensorflow_datasets as tfds
-from absl import app, flags
+from absl import flags
 
-from divafn_tf import data, errors, quiet
+from divafn_tf import data, errors
 from divafn_tf.cli import command
 from divafn_tf.config import RunConfig
 from divafn_tf.prep.semantics.phrases import OOV_POLICIES
@@ -59,9 +59,7 @@ def _builder() -> tfds.core.DatasetBuilder:
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    quiet.after_flags(FLAGS.verbosity, progress_bars=True)   # a build shows its bars
+    command.start(argv, progress_bars=True)   # a build shows its bars
     with errors.exit_on_user_error():
         data.prepare(_builder(), FLAGS.manual_dir)
         pool = data.load_pool(FLAGS.dataset, FLAGS.data_dir, FLAGS.manual_dir,
