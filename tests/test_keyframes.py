@@ -6,12 +6,12 @@ MP4 (written by PyAV's libx264, since OpenCV's wheels cannot encode H.264).
 """
 import tracemalloc
 
-import av
 import cv2
 import numpy as np
 import pytest
 
 from divafn_tf.prep import keyframes
+from video_files import WRITERS, write_h264_mp4, write_xvid_avi
 
 BLACK, WHITE, RED, GREEN, BLUE = ((0, 0, 0), (255, 255, 255), (255, 0, 0),
                                   (0, 255, 0), (0, 0, 255))
@@ -160,8 +160,8 @@ def test_same_keyframes_as_before(graded_video, tmp_path, k):
               _write_avi(tmp_path / "ties.avi", [red, red, blue, blue, red]),
               _write_avi(tmp_path / "static.avi", [blue] * 6),
               _write_avi(tmp_path / "blocks.avi", _random_blocks(rng, 30)),
-              _write_xvid_avi(tmp_path / "scenes.avi", SCENE_FRAMES),
-              _write_h264_mp4(tmp_path / "scenes.mp4", SCENE_FRAMES)]
+              write_xvid_avi(tmp_path / "scenes.avi", SCENE_FRAMES),
+              write_h264_mp4(tmp_path / "scenes.mp4", SCENE_FRAMES)]
     for path in videos:
         frames = keyframes.read_frames(path)
         expected = _select_keyframes_before_issue_13(frames, k)
@@ -239,50 +239,6 @@ SCENE_FRAMES = ([_frame([ORANGE] * 4)] * 3
 SCENE_KEYFRAMES = {1: [6], 2: [6, 9], 3: [3, 6, 9]}
 
 
-def _codec_of(path):
-    """(FFmpeg codec name, container codec tag, OpenCV FOURCC) of a video."""
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        name, tag = stream.codec_context.name, stream.codec_tag
-    capture = cv2.VideoCapture(str(path))
-    try:
-        assert capture.isOpened()
-        fourcc = int(capture.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little")
-    finally:
-        capture.release()
-    return name, tag, fourcc.decode("ascii")
-
-
-def _write_xvid_avi(path, frames):
-    """Writes uint8 RGB frames as an xvid AVI (MPEG-4 Part 2) with OpenCV."""
-    h, w = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"XVID"), 10,
-                             (w, h))
-    assert writer.isOpened(), "OpenCV cannot write XVID"
-    for frame in frames:
-        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    writer.release()
-    # FFmpeg's mpeg4 decoder is MPEG-4 Part 2; OpenCV names it FMP4.
-    assert _codec_of(path) == ("mpeg4", "XVID", "FMP4")
-    return str(path)
-
-
-def _write_h264_mp4(path, frames):
-    """Writes uint8 RGB frames as an H.264 MP4 with PyAV's libx264."""
-    h, w = frames[0].shape[:2]
-    with av.open(str(path), "w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=10)
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        for frame in frames:
-            yuv = av.VideoFrame.from_ndarray(frame, format="rgb24").reformat(
-                format="yuv420p")
-            container.mux(stream.encode(yuv))
-        container.mux(stream.encode())  # flush the encoder's delayed frames
-    assert _codec_of(path) == ("h264", "avc1", "h264")
-    return str(path)
-
-
-WRITERS = {"xvid": (_write_xvid_avi, ".avi"), "h264": (_write_h264_mp4, ".mp4")}
 
 
 @pytest.fixture(params=sorted(WRITERS))
@@ -340,7 +296,7 @@ def test_real_codec_extraction_is_deterministic(scene_video):
 
 
 def test_xvid_fewer_frames_than_k_repeats_frames(tmp_path):
-    path = _write_xvid_avi(tmp_path / "short.avi",
+    path = write_xvid_avi(tmp_path / "short.avi",
                            [_frame([NAVY] * 4), _frame([MAGENTA] * 4)])
     frames = keyframes.read_frames(path)
     assert frames.shape == (2, 64, 64, 3)

@@ -31,10 +31,11 @@ ALLOWED = {
     "prep": {"prep", "base"},
     "base": {"base"},
 }
-CLI = {"divafn_tf.main", "divafn_tf.predict", "divafn_tf.experiments.__main__",
-       "tfds_builders.divafn.build"}
+CLI = {"divafn_tf.main", "divafn_tf.predict", "divafn_tf.features",
+       "divafn_tf.experiments.__main__", "tfds_builders.divafn.build"}
 LIBRARY = {"callbacks", "checkpointing", "classifier", "distribute",
-           "domain_adaptation", "evaluation", "export", "model", "plots",
+           "domain_adaptation", "evaluation", "export", "feature_extraction",
+           "model", "plots",
            "serving", "standardize", "svm_solver"}
 CORE = {"nets", "objective", "sylvester"}
 BASE = {"divafn_tf", "divafn_tf.config", "divafn_tf.errors", "divafn_tf.quiet"}
@@ -163,4 +164,18 @@ def test_predict_help_lists_the_commands_flags():
     proc = _run("-m", "divafn_tf.predict", "--help")
     assert "Recognise the actions of videos" in proc.stdout
     for flag in ("--saved_model", "--video_dir", "--feature_dir", "--top_k"):
+        assert flag in proc.stdout
+
+
+@pytest.mark.e2e  # a fresh interpreter
+def test_the_features_command_loads_tensorflow_only_to_compute():
+    proc = _run("-c", "import sys, divafn_tf.features, divafn_tf.cli.features; "
+                "print([m for m in ('tensorflow', 'keras', "
+                "'tensorflow_datasets') if m in sys.modules])")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+    proc = _run("-m", "divafn_tf.features", "--help")
+    assert "Compute video features from raw videos" in proc.stdout
+    for flag in ("--kind", "--videos", "--trajectories", "--check",
+                 "--c3d_weights", "--codebook"):
         assert flag in proc.stdout

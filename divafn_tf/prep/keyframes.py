@@ -54,7 +54,7 @@ class KeyframeError(UserInputError):
     decodable frame or is truncated."""
 
 
-def _open_video(path: str) -> cv2.VideoCapture:
+def open_video(path: str) -> cv2.VideoCapture:
     """An opened capture of ``path``; a `KeyframeError` if there is none."""
     if not os.path.exists(path):
         raise KeyframeError(f"no such video file {path!r}")
@@ -75,7 +75,7 @@ def _truncation_slack(declared: int) -> int:
     return max(2, declared // 100)
 
 
-def _check_complete(path: str, decoded: int, declared: int) -> None:
+def check_complete(path: str, decoded: int, declared: int) -> None:
     """Raises `KeyframeError` for a video with no frame or cut short."""
     if decoded == 0:
         raise KeyframeError(f"no decodable frame in video file {path!r} "
@@ -100,7 +100,7 @@ def iter_frames(video_path: str | os.PathLike) -> Iterator[np.ndarray]:
         yields no frame, or is truncated (raised after its last frame).
     """
     path = os.fspath(video_path)
-    capture = _open_video(path)
+    capture = open_video(path)
     decoded = 0
     try:
         declared = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
@@ -112,7 +112,7 @@ def iter_frames(video_path: str | os.PathLike) -> Iterator[np.ndarray]:
             yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
     finally:
         capture.release()
-    _check_complete(path, decoded, declared)
+    check_complete(path, decoded, declared)
 
 
 def read_frames(video_path: str | os.PathLike) -> np.ndarray:

@@ -3,7 +3,9 @@
 Configs:
 
 * ``s2u_<kind>``, ``a2u_<kind>``, ``e2h_<kind>`` (kind ``c3d``: C3D fc6,
-  4096-d; ``idt``: IDT+LLC, 2000-d): the paper's Stanford40→UCF101,
+  4096-d; ``idt``: IDT+LLC, 2000-d; ``frames``: the mean EfficientNet-Lite0
+  ImageNet feature of 8 frames, 1280-d, not in the paper but computable
+  offline by ``python -m divafn_tf.features``): the paper's Stanford40→UCF101,
   ASD→UCF101 and EAD→HMDB51 pairs (Tables I-III), one split ``pool`` from
   which the trainer draws its per-class training ratio.
 * ``b2u_split<N>_<kind>``: BU101→UCF101, all 101 classes, UCF101's official
@@ -57,7 +59,8 @@ from tfds_builders.divafn.plans import (Plan, check_video_ids, read_image,
                                         read_raw_dir, real_plan)
 
 REAL_IMAGE_SIZE = (224, 224)
-FEATURE_KINDS = {"c3d": 4096, "idt": 2000}
+FEATURE_TITLES = {"c3d": "C3D", "idt": "IDT", "frames": "EfficientNet-Lite0 frame"}
+FEATURE_KINDS = {"c3d": 4096, "idt": 2000, "frames": 1280}
 
 MANUAL_DOWNLOAD_INSTRUCTIONS = """
 One manual dir serves every real config; each uses the parts it needs
@@ -73,6 +76,8 @@ One manual dir serves every real config; each uses the parts it needs
                                                read from Stanford40 (e2h)
   BU101/<Class>/<image>                        one folder per UCF101 class (b2u)
   features/<ucf101|hmdb51>_<c3d|idt>/<video id>.npy   float [4096 | 2000]
+  features/<ucf101|hmdb51>_frames_efficientnet_lite0/<video id>.npy
+      float [1280] (the frames configs)
       (or features.npy [N, dim] + features_index.txt, one video id a line)
   GoogleNews-vectors-negative300.bin (or .bin.gz)     word2vec (default word
       vectors; or any word2vec/GloVe file given as --word_vectors=FILE)
@@ -90,7 +95,8 @@ class DivafnConfig(tfds.core.BuilderConfig):
       video_feature_dim: dimension of the video features.
       synthetic: generator parameters of a synthetic config (None otherwise).
       pair: the real pair (``sources.PAIRS`` key), None for synthetic.
-      feature_kind: ``c3d`` or ``idt`` for real configs.
+      feature_kind: ``c3d``, ``idt`` or ``frames`` for real configs
+        (`sources.FEATURE_FOLDERS` names their folders).
       official_split: UCF101's split 1-3 for B→U, None for pools.
     """
     class_names: tuple[str, ...]
@@ -129,7 +135,7 @@ def _real_config(pair: str, kind: str, split: int | None = None) -> DivafnConfig
     return DivafnConfig(
         name=name,
         description=(f"{_PAIR_TITLES[pair]}: {len(spec.table)} classes, "
-                     f"{selection}, {kind.upper()} video features "
+                     f"{selection}, {FEATURE_TITLES[kind]} video features "
                      f"({FEATURE_KINDS[kind]}-d), 1 keyframe at 224x224."),
         class_names=tuple(p.video_class for p in spec.table),
         image_size=REAL_IMAGE_SIZE, video_feature_dim=FEATURE_KINDS[kind],

@@ -334,9 +334,12 @@ def test_config(builder):
         num_classes=4, images_per_class=12, videos_per_class=12,
         frames_per_video=8, seed=0)
     assert [c.name for c in builder.BUILDER_CONFIGS] == [
-        "synthetic", "synthetic_val", "synthetic_tiny", "s2u_c3d", "s2u_idt", "a2u_c3d",
-        "a2u_idt", "e2h_c3d", "e2h_idt", "b2u_split1_c3d", "b2u_split1_idt",
-        "b2u_split2_c3d", "b2u_split2_idt", "b2u_split3_c3d", "b2u_split3_idt"]
+        "synthetic", "synthetic_val", "synthetic_tiny",
+        "s2u_c3d", "s2u_idt", "s2u_frames", "a2u_c3d", "a2u_idt", "a2u_frames",
+        "e2h_c3d", "e2h_idt", "e2h_frames",
+        "b2u_split1_c3d", "b2u_split1_idt", "b2u_split1_frames",
+        "b2u_split2_c3d", "b2u_split2_idt", "b2u_split2_frames",
+        "b2u_split3_c3d", "b2u_split3_idt", "b2u_split3_frames"]
 
 
 def test_features_and_shapes(builder, examples):

@@ -52,6 +52,11 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff",
                     ".webp")
 WORD2VEC_FILES = ("GoogleNews-vectors-negative300.bin",
                   "GoogleNews-vectors-negative300.bin.gz")
+# The folder (after ``<set>_``) of each builder config kind's features: the
+# frames configs read what ``python -m divafn_tf.features
+# --kind=frames_efficientnet_lite0`` writes.
+FEATURE_FOLDERS = {"c3d": "c3d", "idt": "idt",
+                   "frames": "frames_efficientnet_lite0"}
 _UCF_ROOT, _UCF_LISTS, _HMDB_ROOT = "UCF-101", "ucfTrainTestlist", "hmdb51"
 # Phrase tables shipped with the package (phrases/<name>.json): the UCF101
 # and HMDB51 names whose split words lack a vector in GloVe 6B or GoogleNews
@@ -245,8 +250,9 @@ def official_split_triplets(spec: PairSpec, manual_dir: Path, split: int
 
 
 def feature_dir(manual_dir: Path, spec: PairSpec, kind: str) -> Path:
-    """``features/<ucf101|hmdb51>_<kind>``: the video features of a pair."""
-    return manual_dir / "features" / f"{spec.video_dataset}_{kind}"
+    """``features/<ucf101|hmdb51>_<folder>``: the video features of a pair
+    (folder: `FEATURE_FOLDERS` of the kind)."""
+    return manual_dir / "features" / f"{spec.video_dataset}_{FEATURE_FOLDERS[kind]}"
 
 
 def phrase_table_file(value: str) -> Path:
