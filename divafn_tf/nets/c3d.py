@@ -266,7 +266,7 @@ def c3d_video_feature(model: keras.Model, frames: np.ndarray,
                       batch_size: int = 8) -> np.ndarray:
     """A video's C3D feature: fc6 averaged over its clips (§IV.B), float32
     [fc6 units]. ``batch_size`` clips go through ``model`` together."""
-    clips = clips_from_frames(frames, load_mean(mean), stride)
+    clips = clips_from_frames(frames, mean, stride)
     total = np.zeros(model.output_shape[-1], np.float64)
     for start in range(0, len(clips), batch_size):
         batch = tf.convert_to_tensor(clips[start:start + batch_size])
