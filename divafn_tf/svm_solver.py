@@ -11,15 +11,18 @@ class c else −1 and x̃_i = [x_i; 1],
 Each f_c is 1-strongly convex, so its minimum w̃*_c is unique and
 ‖w̃_c − w̃*_c‖ ≤ ‖∇f_c(w̃_c)‖: the solver stops when every class's gradient
 has 2-norm ≤ ``tol``, so each decision value is within ``tol · ‖x̃‖`` of the
-exact one, whichever phase got there. Two phases (issue 13: at B→U size,
+exact one, whichever phase got there. The phases (issue 13: at B→U size,
 9,537 × 4,096 and 101 classes, L-BFGS alone needed ~1,000 iterations):
 
-1. **L-BFGS** (scipy, float64) on the sum of the objectives, all classes
-   stacked in one weight matrix W̃ [F+1, P], in coordinates preconditioned by
-   the eigendecomposition of X̃ᵀX̃ (`_preconditioned_features`). Each
-   iteration is two matrix products (BLAS, every core). L-BFGS is fast far
-   from the minimum but slow near it, where the set of samples inside their
-   margin barely changes; it runs until every class's gradient is below
+1. **L-BFGS** (one per class, run side by side: `SquaredHingeOvR._lbfgs`)
+   on the objectives, all classes stacked in one weight matrix W̃ [F+1, P],
+   in coordinates preconditioned by the eigendecomposition of X̃ᵀX̃
+   (`_preconditioned_features`), with float32 products. Each iteration is
+   two matrix products (BLAS, every core) and an exact line search that
+   revisits only the samples crossing their margin (`_line_search`).
+   L-BFGS is fast far from the minimum but slow near it, where the set of
+   samples inside their margin barely changes; it runs until every class's
+   gradient is below
    `NEWTON_START` times its value at w̃ = 0 (or ``tol``).
 2. **Finite Newton** (Keerthi & DeCoste, JMLR 2005): with A_c the samples
    inside class c's margin, the minimiser of f_c's quadratic piece on A_c,
@@ -31,7 +34,9 @@ exact one, whichever phase got there. Two phases (issue 13: at B→U size,
    on the minimum. Used when the Gram matrix fits `GRAM_MAX_BYTES` and a
    step's factorisations cost at most `NEWTON_COST_RATIO` L-BFGS iterations
    (`_newton_pays`); otherwise, or if `NEWTON_MAX_STEPS` steps do not reach
-   ``tol``, L-BFGS goes on to ``tol`` with float64 products.
+   ``tol``, L-BFGS goes on to ``tol`` (3.) with float64 gradients (the
+   steps' outputs stay float32 products, refreshed in float64 every
+   `OUTPUT_REFRESH` iterations and before stopping).
 
 P is the number of classes, or 1 for binary labels (positive =
 ``classes_[1]``, as LinearSVC does), so that ``decision_function`` is 1-D and
@@ -51,6 +56,9 @@ from absl import logging
 # docs/results.md: 1e-4 after ~100 of the ~700 L-BFGS iterations).
 NEWTON_START = 1e-5
 NEWTON_MAX_STEPS = 60
+# Phase 3 recomputes the outputs X̃W̃ in float64 this often (its steps'
+# outputs are float32 products, whose rounding would otherwise add up).
+OUTPUT_REFRESH = 20
 # The line search stops where |φ'(t)| ≤ LINE_SEARCH_TOL · |φ'(0)|.
 LINE_SEARCH_TOL = 1e-9
 # The Gram matrix X̃X̃ᵀ (float64) of phase 2 at most this big (9,537
@@ -92,6 +100,14 @@ def _preconditioned_features(xb: np.ndarray, two_c: float):
     return xb @ p, p, d
 
 
+def _slope_sums(t, a, b):
+    """(Σ_i max(0, a_i − t b_i) b_i per column, the mask a − t b > 0)."""
+    r = a - t * b
+    inside = r > 0
+    np.maximum(r, 0.0, out=r)
+    return np.einsum("ij,ij->j", r, b), inside
+
+
 def _line_search(ws: np.ndarray, ss: np.ndarray, a: np.ndarray,
                  b: np.ndarray, two_c: float) -> np.ndarray:
     """Minimiser t ≥ 0 of f_c along a descent step, for every column c.
@@ -99,49 +115,62 @@ def _line_search(ws: np.ndarray, ss: np.ndarray, a: np.ndarray,
     Along a step s from w, with the margins' slack a = 1 − y⊙(X̃w) and
     b = y⊙(X̃s), f_c is the convex piecewise quadratic with derivative
     φ'(t) = ws + t·ss − 2C Σ_i max(0, a_i − t b_i) b_i (ws = ⟨w, s⟩ and
-    ss = ⟨s, s⟩ in the regulariser's metric), increasing in t. Its root is
-    found by Newton's method on φ', kept inside a bracket and replaced by
-    bisection when it leaves it, until |φ'(t)| ≤ `LINE_SEARCH_TOL` · |φ'(0)|
-    (a few evaluations; t = 1 is taken at once when it is the root, as at
-    the last Newton step).
+    ss = ⟨s, s⟩ in the regulariser's metric), increasing in t. A bracket
+    [low, high] with φ'(low) < 0 ≤ φ'(high) is found from t = 1 by
+    doubling; inside it, a sample whose term is on (or off) at both ends is
+    on (off) throughout, so those samples are summed once into a linear
+    function of t and only the few that cross their margin inside the
+    bracket are revisited. The root is then found by Newton's method on φ',
+    kept inside the bracket and replaced by bisection when it leaves it,
+    until |φ'(t)| ≤ `LINE_SEARCH_TOL` · |φ'(0)| (t = 1 is taken at once when
+    it is the root, as at the last Newton step). Issue 13: at B→U size this
+    makes a line search three passes over the [n, P] margins instead of
+    about twelve.
     """
-    def derivatives(t, columns):
-        r = a[:, columns] - t * b[:, columns]
-        inside = r > 0
-        np.maximum(r, 0.0, out=r)
-        slope = (ws[columns] + t * ss[columns]
-                 - two_c * np.einsum("ij,ij->j", r, b[:, columns]))
-        curvature = ss[columns] + two_c * np.einsum(
-            "ij,ij,ij->j", inside, b[:, columns], b[:, columns])
-        return slope, curvature
-
-    every = np.arange(ws.size)
-    slope0, _ = derivatives(np.zeros(ws.size), every)
-    target = LINE_SEARCH_TOL * np.abs(slope0)
-    low, high = np.zeros(ws.size), np.ones(ws.size)
-    slope, _ = derivatives(high, every)
+    num_columns = ws.size
+    sums0, inside_low = _slope_sums(0.0, a, b)
+    target = LINE_SEARCH_TOL * np.abs(ws - two_c * sums0)
+    low, high = np.zeros(num_columns), np.ones(num_columns)
+    sums, inside_high = _slope_sums(high, a, b)
+    slope = ws + high * ss - two_c * sums
     for _ in range(60):
         below = slope < -target
         if not below.any():
             break
-        low, high = np.where(below, high, low), np.where(below, 2 * high, high)
-        slope, _ = derivatives(high, every)
+        low = np.where(below, high, low)
+        high = np.where(below, 2 * high, high)
+        inside_low = np.where(below, inside_high, inside_low)
+        sums, inside_high = _slope_sums(high, a, b)
+        slope = ws + high * ss - two_c * sums
     t = high.copy()
-    undone = every
+    undone = np.abs(slope) > target
+    if not undone.any():
+        return t
+    # On the bracket, the samples on at both ends add −2C Σ (a_i − t b_i) b_i
+    # to φ': φ'(t) = constant + t·gradient − 2C Σ_crossing max(0, ·) b_i.
+    on = inside_low & inside_high
+    constant = ws - two_c * np.einsum("ij,ij,ij->j", on, a, b)
+    gradient = ss + two_c * np.einsum("ij,ij,ij->j", on, b, b)
+    rows, columns = np.nonzero(inside_low != inside_high)
+    a_crossing, b_crossing = a[rows, columns], b[rows, columns]
     for _ in range(100):
-        slope, curvature = derivatives(t[undone], undone)
-        finished = np.abs(slope) <= target[undone]
-        low[undone] = np.where(slope < 0, t[undone], low[undone])
-        high[undone] = np.where(slope > 0, t[undone], high[undone])
-        proposal = t[undone] - slope / np.maximum(curvature,
-                                                  np.finfo(float).tiny)
-        outside = (proposal <= low[undone]) | (proposal >= high[undone])
-        proposal = np.where(outside, 0.5 * (low[undone] + high[undone]),
-                            proposal)
-        t[undone] = np.where(finished, t[undone], proposal)
-        undone = undone[~finished]
-        if undone.size == 0:
+        r = a_crossing - t[columns] * b_crossing
+        crossing_on = r > 0
+        np.maximum(r, 0.0, out=r)
+        slope = (constant + t * gradient - two_c * np.bincount(
+            columns, r * b_crossing, minlength=num_columns))
+        curvature = gradient + two_c * np.bincount(
+            columns, crossing_on * b_crossing * b_crossing,
+            minlength=num_columns)
+        undone &= np.abs(slope) > target
+        if not undone.any():
             break
+        low = np.where(undone & (slope < 0), t, low)
+        high = np.where(undone & (slope > 0), t, high)
+        proposal = t - slope / np.maximum(curvature, np.finfo(float).tiny)
+        outside = (proposal <= low) | (proposal >= high)
+        proposal = np.where(outside, 0.5 * (low + high), proposal)
+        t = np.where(undone, proposal, t)
     return t
 
 
@@ -224,13 +253,13 @@ class SquaredHingeOvR(sklearn.base.BaseEstimator,
         start = np.maximum(NEWTON_START * problem.gradient_norms(
             np.zeros(problem.shape)), self.tol)
         w, message = self._lbfgs(problem, np.zeros(problem.shape), start,
-                                 np.float32)
+                                 precise=False)
         norms = problem.gradient_norms(w)
         if (problem.newton_applicable() and np.any(norms > self.tol)
                 and self.n_iter_ < self.max_iter):
             w, norms = self._newton(problem, w, norms)
         if np.any(norms > self.tol):
-            w, message = self._lbfgs(problem, w, self.tol, np.float64)
+            w, message = self._lbfgs(problem, w, self.tol, precise=True)
             norms = problem.gradient_norms(w)
         self.converged_ = bool(np.all(norms <= self.tol))
         if not self.converged_:
@@ -242,37 +271,51 @@ class SquaredHingeOvR(sklearn.base.BaseEstimator,
         return w
 
     def _lbfgs(self, problem: "_Problem", w0: np.ndarray,
-               tol: np.ndarray | float, dtype) -> tuple[np.ndarray, str]:
+               tol: np.ndarray | float, precise: bool
+               ) -> tuple[np.ndarray, str]:
         """L-BFGS from w0 until every class's gradient ≤ tol.
 
         One L-BFGS per class (its own curvature pairs, as the problems are
         independent), run side by side, with the exact line search of
-        `_line_search`: per iteration the products Z S and Zᵀ R in
-        ``dtype``, restricted to the classes not yet converged; the rest in
-        float64. Phase 1 uses float32 products (1.6-3× faster at B→U size;
-        their rounding, ~1e-6 of the gradient, is far below its stopping
-        point), the last phase float64. In the variables U = P⁻¹W̃:
-        ½‖W̃‖² = ½‖D U‖², X̃W̃ = Z U.
+        `_line_search`: per iteration the products Z S (the step's outputs)
+        and Zᵀ R (the gradient), restricted to the classes not yet
+        converged; the rest in float64. Z S is always a float32 product: it
+        only moves the line search and the outputs, and with ``precise``
+        the outputs are recomputed in float64 every `OUTPUT_REFRESH`
+        iterations and before the tolerance is declared reached. Zᵀ R is
+        float32 in phase 1 (1.6-3× faster at B→U size; its rounding, ~1e-7
+        of the gradient, is far below phase 1's stopping point) and float64
+        with ``precise`` (the last phase, to the absolute ``tol``). In the
+        variables U = P⁻¹W̃: ½‖W̃‖² = ½‖D U‖², X̃W̃ = Z U.
         """
-        z, p, d = problem.preconditioned(dtype)
+        z, p, d = problem.preconditioned(np.float64 if precise else np.float32)
+        z32 = z.astype(np.float32) if precise else z
         y_sign, two_c = problem.y_sign, problem.two_c
 
         def forward(m):
-            return (z @ m.astype(dtype)).astype(np.float64)
+            return (z32 @ m.astype(np.float32)).astype(np.float64)
 
         def backward(r):
-            return (z.T @ r.astype(dtype)).astype(np.float64)
+            return (z.T @ r.astype(z.dtype)).astype(np.float64)
+
+        def exact_state(u):
+            outputs = z @ u.astype(z.dtype) if precise else forward(u)
+            return outputs, metric * u - two_c * backward(
+                np.maximum(0.0, 1.0 - y_sign * outputs) * y_sign)
 
         metric = (d * d)[:, None]                   # ‖D u‖² = Σ d² u²
         u = (p.T @ w0) / metric                     # P⁻¹ = D⁻¹Qᵀ = D⁻² Pᵀ
-        outputs = forward(u)
-        grad = metric * u - two_c * backward(
-            np.maximum(0.0, 1.0 - y_sign * outputs) * y_sign)
+        outputs, grad = exact_state(u)
         pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         message = "gradient tolerance reached"
+        since_refresh = 0
         while True:
             live = np.flatnonzero(np.linalg.norm(grad / d[:, None], axis=0)
                                   > tol)
+            if live.size == 0 and precise and since_refresh:
+                outputs, grad = exact_state(u)
+                since_refresh = 0
+                continue
             if live.size == 0:
                 break
             if live.size == grad.shape[1]:
@@ -306,6 +349,10 @@ class SquaredHingeOvR(sklearn.base.BaseEstimator,
             rho = np.divide(1.0, curvature, out=np.zeros_like(curvature),
                             where=curvature > 0)
             pairs = (pairs + [(s_pair, g_pair, rho)])[-self.memory:]
+            since_refresh += 1
+            if precise and since_refresh == OUTPUT_REFRESH:
+                outputs, grad = exact_state(u)
+                since_refresh = 0
         return p @ u, message
 
     def _newton(self, problem: "_Problem", w: np.ndarray,

@@ -83,3 +83,22 @@ def test_newton_cost_rule():
     assert newton / lbfgs > svm_solver.NEWTON_COST_RATIO   # 21.7e6 vs 408e3
     assert not svm_solver._newton_pays(inside, 51)
     assert svm_solver._newton_pays(inside, 51 * 100)
+
+
+@pytest.mark.parametrize("refresh", [3, 10_000])
+def test_last_phase_stops_on_the_float64_gradient(monkeypatch, refresh):
+    """Phase 3's steps' outputs are float32 products; whether the outputs
+    are refreshed often or only before stopping, the gradient recomputed
+    here in float64 from the final weights is within the tolerance."""
+    x, y = _problem(2)
+    tol = 1e-7
+    monkeypatch.setattr(svm_solver, "GRAM_MAX_BYTES", 0)
+    monkeypatch.setattr(svm_solver, "OUTPUT_REFRESH", refresh)
+    model = svm_solver.SquaredHingeOvR(tol=tol).fit(x, y)
+    assert model.converged_
+    xb = np.hstack([x, np.ones((len(x), 1))])
+    w = np.vstack([model.coef_.T, model.intercept_[None, :]])
+    signs = np.where(y[:, None] == model.classes_[None, :], 1.0, -1.0)
+    slack = np.maximum(0.0, 1.0 - signs * (xb @ w)) * signs
+    gradient = w - 2.0 * model.C * (xb.T @ slack)
+    assert np.linalg.norm(gradient, axis=0).max() <= tol
