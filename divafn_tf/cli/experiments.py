@@ -14,11 +14,12 @@ import sys
 
 from absl import flags, logging
 
-from divafn_tf import distribute, errors, plots, train
+from divafn_tf import distribute, errors, train
 from divafn_tf.cli import command
 from divafn_tf.cli import flags as _run_flags  # noqa: F401  (defines the run flags)
 from divafn_tf.cli.train import config_from_flags
-from divafn_tf.experiments import (METHODS, SWEEPS, plan, rows_of, run_jobs,
+from divafn_tf.experiments import (METHODS, SWEEPS, figures, plan,
+                                   read_results, rows_of, run_jobs,
                                    write_tables)
 
 flags.DEFINE_list("methods", ["svm", "kvc", "diva", "divf", "divafn",
@@ -33,6 +34,12 @@ flags.DEFINE_string("output_dir", "runs/experiments",
 flags.DEFINE_enum("sweep", "none", ["none", *SWEEPS],
                   "Instead of --methods, sweep DIVAFN's parameters: "
                   "beta_lambda (Fig. 5), abc (Table VIII) or d.")
+flags.DEFINE_bool("plot_only", False,
+                  "Compute nothing: redraw the run's figure (accuracy.png, "
+                  "beta_lambda.png, d.png or abc.png) from the rows of "
+                  "--output_dir/results.csv that these flags' jobs name; give "
+                  "the run's flags (its --flagfile, --methods, --ratios, "
+                  "--repeats, --sweep).")
 FLAGS = flags.FLAGS
 
 
@@ -56,29 +63,50 @@ def ratios_from_flag(values: list[str]) -> list[float]:
     return ratios
 
 
+def plotted_rows(jobs: list, output_dir: str) -> list[dict]:
+    """The rows of ``output_dir``/results.csv that are ``jobs``' (--plot_only).
+
+    Raises:
+      errors.UserInputError: there are none.
+    """
+    path = os.path.join(output_dir, "results.csv")
+    rows = rows_of(jobs, read_results(path))
+    if not rows:
+        raise errors.UserInputError(
+            f"--plot_only: {path} holds no row of these flags' jobs; give "
+            "--plot_only the flags of the run that wrote it (its --flagfile, "
+            "--methods, --ratios, --repeats and --sweep)")
+    return rows
+
+
 def main(argv: list[str]) -> None:
     command.start(argv, logging.WARNING)
     distribute.split_cpu(FLAGS.num_cpu_devices)
     config = config_from_flags()
+    title = f"{config.dataset}, {config.epochs} epochs"
     with errors.exit_on_user_error():
         ratios = ratios_from_flag(FLAGS.ratios)
         jobs = plan(config, FLAGS.methods, ratios, FLAGS.repeats, FLAGS.sweep)
-        hparams_dir = os.path.join(FLAGS.output_dir, "hparams")
-        train.check_output_dir("--output_dir", FLAGS.output_dir)
-        os.makedirs(hparams_dir, exist_ok=True)
-        rows = rows_of(jobs, run_jobs(config, jobs, FLAGS.output_dir))
-        title = f"{config.dataset}, {config.epochs} epochs"
-        path = write_tables(rows, FLAGS.methods, FLAGS.sweep, FLAGS.output_dir,
-                            title)
-        figure = (plots.accuracy_plot(
-                      rows, FLAGS.methods,
-                      os.path.join(FLAGS.output_dir, "accuracy.png"), title)
-                  if FLAGS.sweep == "none" else None)
+        if FLAGS.plot_only:
+            rows = plotted_rows(jobs, FLAGS.output_dir)
+        else:
+            hparams_dir = os.path.join(FLAGS.output_dir, "hparams")
+            train.check_output_dir("--output_dir", FLAGS.output_dir)
+            os.makedirs(hparams_dir, exist_ok=True)
+            rows = rows_of(jobs, run_jobs(config, jobs, FLAGS.output_dir))
+            path = write_tables(rows, FLAGS.methods, FLAGS.sweep,
+                                FLAGS.output_dir, title)
+        figure = figures.write_figure(
+            rows, FLAGS.methods, FLAGS.sweep, FLAGS.output_dir, title,
+            config.dataset, figures.semantic_of(config.class_vectors))
+    if FLAGS.plot_only:
+        print(f"plot: {figure} ({len(rows)} of {len(jobs)} rows)")
+        return
     with open(path) as f:
         print(f.read())
     print(f"results: {os.path.join(FLAGS.output_dir, 'results.csv')}; "
-          f"table: {path}; " + (f"plot: {figure}; " if figure else "")
-          + f"HParams: tensorboard --logdir {hparams_dir}")
+          f"table: {path}; plot: {figure}; "
+          f"HParams: tensorboard --logdir {hparams_dir}")
 
 
 def run() -> None:

@@ -49,12 +49,19 @@ Sweeps (``--sweep``; DIVAFN only, each setting × ratio × repeat):
 Outputs in ``--output_dir``: ``results.csv`` (one row per method or setting ×
 ratio × repeat, appended as each finishes; a re-run skips the rows already
 there), ``table.md`` (mean ± std in %, the paper's layout: ratios down,
-methods across) or ``table_<sweep>.md``, ``accuracy.png`` (accuracy against
-ratio, one line per method, std as error bars; ``plots.py``) and TensorBoard
-HParams runs under ``hparams/``.
+methods across) or ``table_<sweep>.md``, a figure beside it (``plots.py``;
+on one of the paper's pairs with the paper's numbers of ``paper.py``):
+``accuracy.png`` (accuracy against ratio, one line per method, std as error
+bars, the paper's Tables IV-VII, IX, X dashed), ``beta_lambda.png`` (Fig. 5's
+grid as a heat map, the values in the cells), ``d.png`` (accuracy against d,
+Tables IV-VII's d columns dashed) or ``abc.png`` (Table VIII's settings as
+bars), and TensorBoard HParams runs under ``hparams/``. ``--plot_only``
+with the run's flags redraws the figure from ``results.csv``, computing
+nothing.
 
 Code: `methods` (how each method is evaluated on one split), `runner` (the
-jobs, ``results.csv`` with resume, HParams), `tables` (the markdown tables);
+jobs, ``results.csv`` with resume, HParams), `tables` (the markdown tables),
+`figures` (the figure of a run), `paper` (the paper's numbers);
 the command's flags and ``main`` are in `divafn_tf.cli.experiments`.
 """
 from divafn_tf.experiments.methods import METHODS, SplitFeatures
