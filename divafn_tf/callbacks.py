@@ -1,21 +1,30 @@
 """Keras callbacks: the W updates, evaluation, TensorBoard extras.
 
 Callbacks add their figures to the epoch's ``logs`` so the Keras TensorBoard
-callback (placed after them) writes them beside the loss terms.
+callback (placed after them) writes them beside the loss terms. The extras
+beyond scalars, under ``<model_dir>/logs``: ``extras/`` (histograms of the
+banks), ``evaluation/`` (the confusion matrix of the test videos at every
+evaluation, `write_confusion_matrix`), ``inputs/`` (a few training images
+and keyframes per class as the networks see them, `write_input_images`) and
+``projector/`` (the Embedding Projector's b, h and g of the test videos,
+`write_projector`).
 """
 from __future__ import annotations
 
 import math
+import os
+import re
 import time
+from collections.abc import Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from divafn_tf import evaluation
+from divafn_tf import data, evaluation, plots
 from divafn_tf.errors import UserInputError
-from divafn_tf.model import solve_w
+from divafn_tf.model import Divafn, solve_w
 
 
 class AutoencoderWeightsUpdate(keras.callbacks.Callback):
@@ -164,26 +173,150 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
 
 
 class PeriodicEvaluation(keras.callbacks.Callback):
-    """Test accuracy of the eq. (25) SVM every ``every_n_epochs`` epochs."""
+    """Test accuracy of the eq. (25) SVM every ``every_n_epochs`` epochs;
+    with ``log_dir``, the confusion matrix of the test videos as an image
+    there too (`write_confusion_matrix`, class names on the axes)."""
 
     def __init__(self, train_videos: tf.data.Dataset,
                  test_videos: tf.data.Dataset, every_n_epochs: int,
-                 svm_c: float, seed: int):
+                 svm_c: float, seed: int,
+                 class_names: Sequence[str] | None = None,
+                 log_dir: str | None = None):
         super().__init__()
         self.train_videos, self.test_videos = train_videos, test_videos
         self.every_n_epochs = every_n_epochs
         self.svm_c, self.seed = svm_c, seed
+        self.class_names, self.log_dir = class_names, log_dir
 
     def on_epoch_end(self, epoch, logs=None):
         if self.every_n_epochs <= 0 or (epoch + 1) % self.every_n_epochs:
             return
         train = evaluation.embed_videos(self.model, self.train_videos)
         test = evaluation.embed_videos(self.model, self.test_videos)
-        _, accuracy = evaluation.divafn_svm(self.model, train, test,
-                                            self.svm_c, self.seed)
+        svm, accuracy = evaluation.divafn_svm(self.model, train, test,
+                                              self.svm_c, self.seed)
         logging.info("epoch %d: DIVAFN test accuracy %.4f", epoch + 1, accuracy)
         if logs is not None:
             logs["test_accuracy"] = accuracy
+        if self.log_dir is not None and self.class_names is not None:
+            predictions = svm.predict(evaluation.fused(self.model, test))
+            write_confusion_matrix(self.log_dir, epoch, test.labels,
+                                   predictions, self.class_names,
+                                   f"epoch {epoch + 1}")
+
+
+CONFUSION_TAG = "confusion_matrix"
+
+
+def write_confusion_matrix(log_dir: str, step: int, labels: np.ndarray,
+                           predictions: np.ndarray,
+                           class_names: Sequence[str], when: str) -> None:
+    """The test videos' confusion matrix of the eq. (25) SVM as an image
+    (`plots.confusion_matrix_image`), tag `CONFUSION_TAG`, at ``step``."""
+    accuracy = float(np.mean(np.asarray(labels) == np.asarray(predictions)))
+    pixels = plots.confusion_matrix_image(
+        labels, predictions, class_names,
+        f"test videos, {when}: accuracy {accuracy:.1%}")
+    writer = tf.summary.create_file_writer(log_dir)
+    with writer.as_default(step=step):
+        tf.summary.image(CONFUSION_TAG, pixels[None],
+                         description="Confusion matrix of the test videos "
+                         "(true class down, predicted across), the SVM on "
+                         "eq. (25) features")
+    writer.close()
+
+
+def _tag(name: str) -> str:
+    """A class name as a summary tag (letters, digits, _ . - only)."""
+    return re.sub(r"[^A-Za-z0-9_.\-]", "_", name)
+
+
+def sample_selection(selection: data.Selection, per_class: int) -> data.Selection:
+    """The first ``per_class`` examples of each class of ``selection``."""
+    keep = np.sort(np.concatenate(
+        [np.flatnonzero(selection.labels == c)[:per_class]
+         for c in np.unique(selection.labels)]))
+    return data.Selection(selection.split, selection.indices[keep],
+                          selection.labels[keep])
+
+
+def write_input_images(log_dir: str, pool: data.Pool,
+                       train_set: data.Selection, image_size: int,
+                       per_class: int = 3) -> None:
+    """A few training images and their videos' keyframes per class, after
+    the resize (what the networks see): tags ``images/<class>`` and
+    ``keyframes/<class>`` (every keyframe of those videos), step 0."""
+    sample = sample_selection(train_set, per_class)
+    images, keyframes = {}, {}
+    for batch in data.ordered_triplets(pool, sample, image_size, 64):
+        for image, frames, label in zip(batch["image"].numpy(),
+                                        batch["keyframes"].numpy(),
+                                        batch["label"].numpy()):
+            images.setdefault(int(label), []).append(image)
+            keyframes.setdefault(int(label), []).extend(frames)
+    writer = tf.summary.create_file_writer(log_dir)
+    with writer.as_default(step=0):
+        for label in sorted(images):
+            name = _tag(pool.class_names[label])
+            tf.summary.image(f"images/{name}", np.stack(images[label]),
+                             max_outputs=per_class)
+            tf.summary.image(f"keyframes/{name}", np.stack(keyframes[label]),
+                             max_outputs=len(keyframes[label]))
+    writer.close()
+
+
+PROJECTOR_TENSORS = ("fused_b", "keyframe_h", "video_g")
+
+
+def write_projector(folder: str, test: evaluation.VideoSet,
+                    fused: np.ndarray, predictions: np.ndarray,
+                    class_names: Sequence[str]) -> str:
+    """The Embedding Projector of the test videos in ``folder``: b (eq. 25),
+    h and g as the tensors `PROJECTOR_TENSORS` of a checkpoint, each row's
+    class and predicted class in ``metadata.tsv``, and the
+    ``projector_config.pbtxt`` that ties them; returns the config's path."""
+    from tensorboard.plugins import projector
+    os.makedirs(folder, exist_ok=True)
+    clean = [re.sub(r"\s+", " ", name) for name in class_names]
+    with open(os.path.join(folder, "metadata.tsv"), "w", encoding="utf-8") as f:
+        f.write("class\tpredicted\n")
+        for label, predicted in zip(test.labels, predictions):
+            f.write(f"{clean[label]}\t{clean[predicted]}\n")
+    values = dict(zip(PROJECTOR_TENSORS, (fused, test.h, test.g)))
+    checkpoint = tf.train.Checkpoint(**{
+        name: tf.Variable(np.asarray(v, np.float32), trainable=False)
+        for name, v in values.items()})
+    checkpoint.save(os.path.join(folder, "embeddings.ckpt"))
+    config = projector.ProjectorConfig()
+    for name in PROJECTOR_TENSORS:
+        embedding = config.embeddings.add()
+        embedding.tensor_name = f"{name}/.ATTRIBUTES/VARIABLE_VALUE"
+        embedding.metadata_path = "metadata.tsv"
+    projector.visualize_embeddings(folder, config)
+    # An event file makes the folder a run, where TensorBoard looks for the
+    # projector's config; its text says what the tensors are.
+    writer = tf.summary.create_file_writer(folder)
+    with writer.as_default(step=0):
+        tf.summary.text("about", (
+            f"{len(test.labels)} test videos: fused_b = b of eq. (25) "
+            f"({fused.shape[1]}-d), keyframe_h = h ({test.h.shape[1]}-d), "
+            f"video_g = g ({test.g.shape[1]}-d); metadata: class, predicted"))
+    writer.close()
+    return os.path.join(folder, "projector_config.pbtxt")
+
+
+def write_final_summaries(log_dir: str, step: int, model: Divafn,
+                          svm: "sklearn.pipeline.Pipeline",
+                          test: evaluation.VideoSet,
+                          class_names: Sequence[str]) -> None:
+    """After training: the final confusion matrix (``evaluation/``, at
+    ``step``) and the projector (``projector/``) of the test videos."""
+    fused = evaluation.fused(model, test)
+    predictions = svm.predict(fused)
+    write_confusion_matrix(os.path.join(log_dir, "evaluation"), step,
+                           test.labels, predictions, class_names, "final")
+    write_projector(os.path.join(log_dir, "projector"), test, fused,
+                    predictions, class_names)
 
 
 class TrainingExtras(keras.callbacks.Callback):

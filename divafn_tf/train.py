@@ -286,10 +286,16 @@ def fit(config: RunConfig, experiment: Experiment,
             saver, config.checkpoint_every, config.epochs))
     if log_dir is not None:
         log_dir = distribute.worker_dir(log_dir)
+        if epochs_done == 0:
+            callbacks.write_input_images(os.path.join(log_dir, "inputs"),
+                                         experiment.pool, train_set,
+                                         config.image_size)
         fit_callbacks += [
             callbacks.PeriodicEvaluation(inputs.train_videos, inputs.test_videos,
                                          config.eval_every, config.svm_c,
-                                         config.seed),
+                                         config.seed,
+                                         experiment.pool.class_names,
+                                         os.path.join(log_dir, "evaluation")),
             callbacks.TrainingExtras(os.path.join(log_dir, "extras"),
                                      config.histogram_every),
             keras.callbacks.TensorBoard(log_dir=log_dir, write_graph=False),
@@ -378,6 +384,9 @@ def run(config: RunConfig,
     }
     if chief:
         os.makedirs(config.model_dir, exist_ok=True)
+        callbacks.write_final_summaries(
+            os.path.join(config.model_dir, "logs"), config.epochs, model, svm,
+            test, pool.class_names)
         if config.export:
             export_dir = export.export_saved_model(
                 model, svm, pool.class_names, config.image_size,
