@@ -69,11 +69,14 @@ flags.DEFINE_enum("image_backbone", _DEFAULT.image_backbone,
                   "each with its own preprocessing and fc8 = d on its pooled "
                   "features.")
 flags.DEFINE_string("image_weights", _DEFAULT.image_weights,
-                    "Local weights of the image and keyframe networks (never "
-                    "downloaded): cnn_f takes MatConvNet's imagenet-vgg-f.mat "
+                    "Weights of the image and keyframe networks: cnn_f takes "
+                    "MatConvNet's imagenet-vgg-f.mat "
                     "(conv1-fc7, and its mean image; needs --image_size=224, "
                     "--cnn_width=1, --fc_units=4096); resnet50/mobilenet_v2 a "
-                    "Keras '_notop' weight file (.weights.h5, .h5, .keras); "
+                    "Keras '_notop' weight file (.weights.h5, .h5, .keras), "
+                    "or 'imagenet': Keras's own file, from its cache "
+                    "($KERAS_HOME/models, by default ~/.keras/models) or "
+                    "downloaded into it (the only download); "
                     "efficientnet_lite0 a torch state dict (.pth) or its "
                     "converted .weights.h5. Default: random initialisation; "
                     "for efficientnet_lite0 the ImageNet weights of the "

@@ -12,7 +12,8 @@ ImageNet weights and sets what trains. The trunks are pieces:
   every layer starts at random.
 * ``resnet50``, ``mobilenet_v2``: ``keras.applications`` without their
   classifier, globally average-pooled (``backbones.py``); ``--image_weights``
-  is a local Keras weight file of the notop model.
+  is a local Keras weight file of the notop model, or ``imagenet`` (Keras's
+  own file, from its cache ``~/.keras/models/`` or downloaded there).
 * ``efficientnet_lite0``: EfficientNet-Lite0 (``efficientnet_lite.py``,
   preprocessing (x − 127) / 128 inside), its pooled 1280-d feature. Always
   pretrained: ``--image_weights`` unset means the ImageNet state dict of the
@@ -82,6 +83,14 @@ def _check_inputs(config: ImageNetworkConfig) -> None:
                              f"{config.backbone} (at least {min_size})")
     path = config.weights
     if path is None:
+        return
+    if path == backbones.IMAGENET:
+        if config.backbone not in backbones.APPLICATIONS:
+            raise UserInputError(
+                f"--image_weights={path} is Keras's download, for "
+                f"{' and '.join(backbones.APPLICATIONS)} only; {config.backbone} "
+                "takes a local file (cnn_f: imagenet-vgg-f.mat; "
+                "efficientnet_lite0: leave --image_weights unset)")
         return
     if not os.path.isfile(path):
         raise UserInputError(f"--image_weights={path}: no such file (weights "
