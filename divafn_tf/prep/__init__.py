@@ -1,2 +1,2 @@
 """Preparing the inputs (no TF model code, no TFDS): keyframes, class
-semantics, video feature files, the image resize."""
+semantics, video feature files, IDT + LLC video features, the image resize."""
