@@ -5,9 +5,14 @@ keyframes (`keyframes.extract_keyframes`, the histogram difference method),
 loads the feature (no pickle; a finite 1-D float array of the length ``dv``
 declared by the ``serving_default`` signature) and runs the signature in
 batches. `pair_videos_with_features` pairs a folder of videos with a folder
-of ``<id>.npy`` features; `format_prediction` and `write_csv` give the
-printed line and the CSV of the command ``python -m divafn_tf.predict``
-(whose docstring, in ``divafn_tf/predict.py``, documents both layouts).
+of ``<id>.npy`` features; `format_prediction` and `write_predictions` give
+the printed line and the CSV or JSON Lines file of the command
+``python -m divafn_tf.predict`` (whose docstring, in
+``divafn_tf/predict.py``, documents the layouts). The scores are the linear
+SVM's decision values (margins), not probabilities: the files call them
+``svm_margin``. Given a list, `pair_videos_with_features` and
+`predict_videos` collect a video's failure there and go on with the others
+(``--skip_errors``); otherwise the first failure is raised.
 
 TensorFlow is imported only when a SavedModel is loaded, so importing this
 module is light.
@@ -15,9 +20,10 @@ module is light.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import tempfile
-from typing import Any, Sequence
+from typing import Any, Sequence, TextIO
 
 import numpy as np
 
@@ -31,6 +37,7 @@ SIGNATURE = "serving_default"
 CLASS_NAMES_SIGNATURE = "class_names"
 
 MAX_LISTED_MISSING = 5
+OUTPUT_FORMATS = (".csv", ".jsonl")   # --output, told by its extension
 
 
 class PredictError(UserInputError):
@@ -41,22 +48,25 @@ class PredictError(UserInputError):
 # Inputs
 # --------------------------------------------------------------------------
 
-def pair_videos_with_features(video_dir: str,
-                              feature_dir: str) -> list[tuple[str, str]]:
+def pair_videos_with_features(video_dir: str, feature_dir: str,
+                              failures: list[tuple[str, str]] | None = None
+                              ) -> list[tuple[str, str]]:
     """Pairs every video of a folder with its feature file.
 
     Args:
       video_dir: folder of videos ``<id>.<ext>``, ext one of
         `VIDEO_EXTENSIONS` (case-insensitive); other files are ignored.
       feature_dir: folder holding ``<id>.npy`` for every such video.
+      failures: if a list, each video without a feature file is appended
+        as (video path, reason) and left out, instead of an error.
 
     Returns:
       (video path, feature path) pairs sorted by video file name.
 
     Raises:
-      PredictError: a folder does not exist, there is no video, or some
-        videos have no feature file (up to `MAX_LISTED_MISSING` are listed
-        with both paths).
+      PredictError: a folder does not exist, there is no video, or (without
+        ``failures``) some videos have no feature file (up to
+        `MAX_LISTED_MISSING` are listed with both paths).
     """
     for name, folder in (("video", video_dir), ("feature", feature_dir)):
         if not os.path.isdir(folder):
@@ -73,7 +83,9 @@ def pair_videos_with_features(video_dir: str,
             pairs.append((path, feature))
         else:
             missing.append((path, feature))
-    if missing:
+    if missing and failures is not None:
+        failures.extend((v, f"no feature file {f!r}") for v, f in missing)
+    elif missing:
         listed = "; ".join(f"video {v!r} has no feature file {f!r}"
                            for v, f in missing[:MAX_LISTED_MISSING])
         more = len(missing) - MAX_LISTED_MISSING
@@ -81,7 +93,7 @@ def pair_videos_with_features(video_dir: str,
             f"{len(missing)} video(s) in {video_dir!r} have no feature file "
             f"in {feature_dir!r}: {listed}"
             + (f"; and {more} more" if more > 0 else ""))
-    if not pairs:
+    if not pairs and not missing:
         raise PredictError(f"no video ({'/'.join(VIDEO_EXTENSIONS)}) in "
                            f"folder {video_dir!r}")
     return pairs
@@ -182,9 +194,41 @@ def _serve_batch(serving_fn: Any, keyframes: list[np.ndarray],
     return {key: np.stack([r[key] for r in results]) for key in results[0]}
 
 
+def _read_inputs(videos: list[tuple[str, str]], dim: int, num_keyframes: int,
+                 failures: list[tuple[str, str]] | None
+                 ) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
+    """(video, feature path, keyframes, feature) of each readable video.
+
+    Every feature is read before any video is decoded, so a bad feature
+    fails fast; with ``failures`` a video whose feature or keyframes cannot
+    be read is appended there as (video, reason) and left out.
+    """
+    def attempt(read, video):
+        try:
+            return read()
+        except UserInputError as error:
+            if failures is None:
+                raise
+            failures.append((video, str(error)))
+            return None
+
+    features = [(v, f, attempt(lambda: load_video_feature(f, dim), v))
+                for v, f in videos]
+    readable = []
+    for video, path, feature in features:
+        if feature is None:
+            continue
+        frames = attempt(lambda: extract_keyframes(video, num_keyframes), video)
+        if frames is not None:
+            readable.append((video, path, frames, feature))
+    return readable
+
+
 def predict_videos(saved_model_dir: str, videos: Sequence[tuple[str, str]],
                    num_keyframes: int = 1, batch_size: int = 16,
-                   top_k: int = 5) -> list[dict[str, Any]]:
+                   top_k: int = 5,
+                   failures: list[tuple[str, str]] | None = None
+                   ) -> list[dict[str, Any]]:
     """Predicts the action class of videos with an exported SavedModel.
 
     Every feature file is checked before any video is decoded, so a bad
@@ -196,17 +240,22 @@ def predict_videos(saved_model_dir: str, videos: Sequence[tuple[str, str]],
       num_keyframes: K, keyframes extracted per video.
       batch_size: videos per call of the signature.
       top_k: number of best-scoring classes listed per video (at most C).
+      failures: if a list, a video whose feature or keyframes cannot be read
+        is appended as (video path, reason) and left out (``--skip_errors``);
+        otherwise its error is raised before any prediction.
 
     Returns:
-      One dict per video, in input order, with keys ``video`` and
+      One dict per predicted video, in input order, with keys ``video`` and
       ``feature`` (the paths), ``class_id`` (int), ``class_name`` (str),
-      ``scores`` (float32 [C], the SVM decision values) and ``top_k``
-      (list of (class name, score), best first).
+      ``scores`` (float32 [C], the SVM decision values: margins, not
+      probabilities) and ``top_k`` (list of (class name, margin), best
+      first).
 
     Raises:
-      PredictError: bad arguments, SavedModel or feature file.
-      KeyframeError: a video is missing, cannot be opened or decoded, or is
-        truncated.
+      PredictError: bad arguments, SavedModel or (without ``failures``)
+        feature file.
+      KeyframeError: (without ``failures``) a video is missing, cannot be
+        opened or decoded, or is truncated.
     """
     if num_keyframes < 1 or batch_size < 1 or top_k < 1:
         raise PredictError(f"num_keyframes ({num_keyframes}), batch_size "
@@ -215,23 +264,21 @@ def predict_videos(saved_model_dir: str, videos: Sequence[tuple[str, str]],
     if not videos:
         return []
     loaded, serving_fn = load_signature(saved_model_dir)
-    dim = video_feature_dim(serving_fn)
-    features = [load_video_feature(f, dim) for _, f in videos]
     names = class_name_table(loaded, saved_model_dir)
     k = min(top_k, len(names))
+    inputs = _read_inputs(videos, video_feature_dim(serving_fn),
+                          num_keyframes, failures)
 
     results = []
-    for start in range(0, len(videos), batch_size):
-        batch = videos[start:start + batch_size]
-        keyframes = [extract_keyframes(v, num_keyframes) for v, _ in batch]
-        out = _serve_batch(serving_fn, keyframes,
-                           features[start:start + batch_size])
-        for row, (video, feature) in enumerate(batch):
-            class_id = int(out["class_id"][row])
-            class_name = out["class_name"][row].decode("utf-8")
+    for start in range(0, len(inputs), batch_size):
+        batch = inputs[start:start + batch_size]
+        out = _serve_batch(serving_fn, [frames for _, _, frames, _ in batch],
+                           [feature for _, _, _, feature in batch])
+        for row, (video, feature, _, _) in enumerate(batch):
             scores = out["scores"][row]
             results.append(dict(video=video, feature=feature,
-                                class_id=class_id, class_name=class_name,
+                                class_id=int(out["class_id"][row]),
+                                class_name=out["class_name"][row].decode("utf-8"),
                                 scores=scores,
                                 top_k=_top_k(scores, names, k)))
     del loaded
@@ -243,21 +290,27 @@ def predict_videos(saved_model_dir: str, videos: Sequence[tuple[str, str]],
 # --------------------------------------------------------------------------
 
 def format_prediction(result: dict[str, Any]) -> str:
-    """The printed line of one video: predicted class, then top-k scores."""
+    """The printed line of one video: predicted class, then the top-k SVM
+    margins."""
     top = ", ".join(f"{name} {score:.4f}" for name, score in result["top_k"])
     return (f"{result['video']}: {result['class_name']} "
-            f"(class {result['class_id']}) | {top}")
+            f"(class {result['class_id']}) | SVM margins: {top}")
 
 
-def check_csv_path(path: str) -> str:
-    """Creates the folder of the CSV file ``path``; returns the folder.
+def check_output_path(path: str) -> str:
+    """Checks the predictions file ``path`` (`OUTPUT_FORMATS`) and creates
+    its folder; returns the folder.
 
     Raises:
-      PredictError: ``path`` is a folder, or its folder cannot be created.
+      PredictError: ``path`` is a folder, has another extension, or its
+        folder cannot be created.
     """
     if os.path.isdir(path):
-        raise PredictError(f"{path}: expected a CSV file name for the "
-                           "predictions, it is a folder")
+        raise PredictError(f"{path}: expected a .csv or .jsonl file name for "
+                           "the predictions, it is a folder")
+    if os.path.splitext(path)[1].lower() not in OUTPUT_FORMATS:
+        raise PredictError(f"--output={path}: expected a file name ending in "
+                           ".csv or .jsonl (the format of the predictions)")
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise PredictError(f"{path}: its folder {folder} is a file")
@@ -269,15 +322,42 @@ def check_csv_path(path: str) -> str:
     return folder
 
 
-def write_csv(path: str, results: Sequence[dict[str, Any]]) -> None:
-    """Writes the predictions as CSV (module docstring layout), atomically.
+def _write_csv_rows(stream: TextIO, results: Sequence[dict[str, Any]]) -> None:
+    """The CSV layout: video, class_id, class_name, then top<i>_class and
+    top<i>_svm_margin for i = 1 … k."""
+    k = max((len(r["top_k"]) for r in results), default=0)
+    writer = csv.writer(stream)
+    writer.writerow(["video", "class_id", "class_name"]
+                    + [f"top{i + 1}_{field}" for i in range(k)
+                       for field in ("class", "svm_margin")])
+    for r in results:
+        writer.writerow([r["video"], r["class_id"], r["class_name"]]
+                        + [cell for name, score in r["top_k"]
+                           for cell in (name, f"{score:.6f}")])
+
+
+def _write_jsonl_rows(stream: TextIO, results: Sequence[dict[str, Any]]) -> None:
+    """The JSON Lines layout: one object per video (`predict.py`'s docstring)."""
+    for r in results:
+        stream.write(json.dumps({
+            "video": r["video"], "feature": r["feature"],
+            "class_id": r["class_id"], "class_name": r["class_name"],
+            "top_k": [{"class_name": name, "svm_margin": round(score, 6)}
+                      for name, score in r["top_k"]],
+        }, ensure_ascii=False) + "\n")
+
+
+def write_predictions(path: str, results: Sequence[dict[str, Any]]) -> None:
+    """Writes the predictions as CSV or JSON Lines (by ``path``'s extension),
+    atomically.
 
     The rows go to a temporary file in the same folder, which is then renamed
     to ``path``; on failure the temporary file is removed and ``path`` is
     left untouched.
     """
-    k = max((len(r["top_k"]) for r in results), default=0)
-    folder = check_csv_path(path)
+    folder = check_output_path(path)
+    write_rows = (_write_jsonl_rows if path.lower().endswith(".jsonl")
+                  else _write_csv_rows)
     try:
         fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".",
                                    suffix=".tmp", dir=folder)
@@ -286,13 +366,7 @@ def write_csv(path: str, results: Sequence[dict[str, Any]]) -> None:
                            f"({e.strerror or e})") from None
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as stream:
-            writer = csv.writer(stream)
-            writer.writerow(["video", "class_id", "class_name"]
-                            + [f"top{i + 1}" for i in range(k)])
-            for r in results:
-                writer.writerow([r["video"], r["class_id"], r["class_name"]]
-                                + [f"{name}:{score:.6f}"
-                                   for name, score in r["top_k"]])
+            write_rows(stream, results)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(tmp, path)

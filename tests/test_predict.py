@@ -1,6 +1,8 @@
 """`divafn_tf.predict` on a tiny exported model and short real AVI videos."""
 import csv
+import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -113,16 +115,16 @@ def test_cli_folder_writes_csv_and_prints_one_line_per_video(
         batch_size=2, top_k=2)
     with open(output, newline="") as stream:
         rows = list(csv.reader(stream))
-    assert rows[0] == ["video", "class_id", "class_name", "top1", "top2"]
+    assert rows[0] == ["video", "class_id", "class_name", "top1_class",
+                       "top1_svm_margin", "top2_class", "top2_svm_margin"]
     assert len(rows) == 1 + len(VIDEOS)
     for row, result in zip(rows[1:], expected):
         assert row[0] == result["video"]
         assert int(row[1]) == result["class_id"]
         assert row[2] == result["class_name"]
-        for cell, (name, score) in zip(row[3:], result["top_k"]):
-            cell_name, cell_score = cell.rsplit(":", 1)
-            assert cell_name == name
-            assert float(cell_score) == pytest.approx(score, abs=1e-5)
+        for i, (name, score) in enumerate(result["top_k"]):
+            assert row[3 + 2 * i] == name
+            assert float(row[4 + 2 * i]) == pytest.approx(score, abs=1e-5)
     assert not [p for p in os.listdir(output.parent) if p.endswith(".tmp")]
     lines = proc.stdout.strip().splitlines()
     assert lines[-2] == f"{len(VIDEOS)} video(s) predicted"
@@ -237,3 +239,110 @@ def test_cli_names_a_missing_video(saved_model, folders):
                      f"--video_feature={feature_dir / 'a_wave.npy'}")
     assert result.returncode == 1
     assert "error: no such video file 'absent.avi'" in result.stderr
+
+
+RESULTS = [dict(video="v/a.avi", feature="f/a.npy", class_id=1,
+                class_name="jump", scores=np.array([-0.5, 0.75, -1.25]),
+                top_k=[("jump", 0.75), ("wave", -0.5)]),
+           dict(video="v/b,c.avi", feature="f/b,c.npy", class_id=0,
+                class_name="wave", scores=np.array([0.25, -0.5, -2.0]),
+                top_k=[("wave", 0.25), ("jump", -0.5)])]
+
+
+def test_predictions_are_written_as_csv_or_json_lines_by_extension(tmp_path):
+    serving.write_predictions(str(tmp_path / "p.jsonl"), RESULTS)
+    lines = (tmp_path / "p.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == [
+        {"video": "v/a.avi", "feature": "f/a.npy", "class_id": 1,
+         "class_name": "jump", "top_k": [
+             {"class_name": "jump", "svm_margin": 0.75},
+             {"class_name": "wave", "svm_margin": -0.5}]},
+        {"video": "v/b,c.avi", "feature": "f/b,c.npy", "class_id": 0,
+         "class_name": "wave", "top_k": [
+             {"class_name": "wave", "svm_margin": 0.25},
+             {"class_name": "jump", "svm_margin": -0.5}]}]
+    serving.write_predictions(str(tmp_path / "p.CSV"), RESULTS)
+    with open(tmp_path / "p.CSV", newline="") as stream:
+        rows = list(csv.reader(stream))
+    assert rows == [["video", "class_id", "class_name", "top1_class",
+                     "top1_svm_margin", "top2_class", "top2_svm_margin"],
+                    ["v/a.avi", "1", "jump", "jump", "0.750000", "wave",
+                     "-0.500000"],
+                    ["v/b,c.avi", "0", "wave", "wave", "0.250000", "jump",
+                     "-0.500000"]]
+    with pytest.raises(serving.PredictError,
+                       match=r"^--output=.*p\.txt: expected a file name "
+                             r"ending in \.csv or \.jsonl"):
+        serving.write_predictions(str(tmp_path / "p.txt"), RESULTS)
+    assert sorted(os.listdir(tmp_path)) == ["p.CSV", "p.jsonl"]
+
+
+def test_a_folder_pairing_can_collect_the_videos_without_a_feature(tmp_path):
+    video_dir, feature_dir = tmp_path / "v", tmp_path / "f"
+    video_dir.mkdir()
+    feature_dir.mkdir()
+    for name in ("a", "b"):
+        (video_dir / f"{name}.avi").write_bytes(b"")
+    (feature_dir / "a.npy").write_bytes(b"")
+    failures = []
+    pairs = serving.pair_videos_with_features(str(video_dir), str(feature_dir),
+                                              failures)
+    assert pairs == [(str(video_dir / "a.avi"), str(feature_dir / "a.npy"))]
+    assert failures == [(str(video_dir / "b.avi"),
+                         f"no feature file {str(feature_dir / 'b.npy')!r}")]
+
+
+@pytest.fixture(scope="module")
+def broken_folders(folders, tmp_path_factory):
+    """The good videos and one that cannot be decoded (with its feature)."""
+    video_dir, feature_dir = folders
+    root = tmp_path_factory.mktemp("broken")
+    shutil.copytree(video_dir, root / "videos")
+    shutil.copytree(feature_dir, root / "features")
+    (root / "videos" / "b_broken.avi").write_bytes(b"not a video" * 100)
+    np.save(root / "features" / "b_broken.npy",
+            np.zeros(tiny_model.DV, np.float32))
+    return root / "videos", root / "features"
+
+
+@pytest.mark.e2e  # runs the predict command
+def test_skip_errors_writes_the_good_videos_and_lists_the_failures(
+        saved_model, broken_folders, tmp_path):
+    video_dir = tmp_path / "videos"
+    shutil.copytree(broken_folders[0], video_dir)
+    feature_dir = broken_folders[1]
+    # A good video without a feature file fails too.
+    shutil.copy(video_dir / "a_wave.avi", video_dir / "d_orphan.avi")
+    output = tmp_path / "predictions.jsonl"
+    proc = run_cli(f"--saved_model={saved_model}", f"--video_dir={video_dir}",
+                   f"--feature_dir={feature_dir}", "--top_k=2",
+                   f"--output={output}", "--skip_errors")
+    assert proc.returncode == 1
+    rows = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [os.path.basename(r["video"]) for r in rows] == [
+        f"{name}.avi" for name, _, _ in VIDEOS]
+    assert all(len(r["top_k"]) == 2 and set(r["top_k"][0]) ==
+               {"class_name", "svm_margin"} for r in rows)
+    assert f"{len(VIDEOS)} video(s) predicted" in proc.stdout
+    errors = proc.stderr.strip().splitlines()
+    assert errors[-3] == (f"failed: {video_dir / 'd_orphan.avi'}: no feature "
+                          f"file {str(feature_dir / 'd_orphan.npy')!r}")
+    assert errors[-2].startswith(f"failed: {video_dir / 'b_broken.avi'}: ")
+    assert errors[-1] == (
+        f"error: 2 of {len(VIDEOS) + 2} video(s) could not be predicted "
+        f"(listed above, each 'failed: <video>: <reason>'); the other "
+        f"{len(VIDEOS)} were (written to {output})")
+
+
+@pytest.mark.e2e  # runs the predict command
+def test_without_skip_errors_the_first_failure_stops_before_any_output(
+        saved_model, broken_folders, tmp_path):
+    video_dir, feature_dir = broken_folders
+    output = tmp_path / "predictions.csv"
+    proc = run_cli(f"--saved_model={saved_model}", f"--video_dir={video_dir}",
+                   f"--feature_dir={feature_dir}", f"--output={output}")
+    assert proc.returncode == 1
+    assert proc.stdout == ""                      # no prediction printed
+    assert not os.listdir(tmp_path)               # nothing written
+    assert proc.stderr.startswith("error: ") and "b_broken.avi" in proc.stderr
+    assert proc.stderr.count("\n") == 1

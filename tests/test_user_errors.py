@@ -369,9 +369,10 @@ def test_output_folders_that_are_files(tmp_path):
             r"a file$")
     _raises(lambda: train.check_output_dir("--model_dir", str(afile / "run")),
             r"cannot create the folder \(Not a directory\)")
-    _raises(lambda: serving.check_csv_path(str(tmp_path)),
-            r"expected a CSV file name for the predictions, it is a folder")
-    _raises(lambda: serving.check_csv_path(str(afile / "p.csv")),
+    _raises(lambda: serving.check_output_path(str(tmp_path)),
+            r"expected a \.csv or \.jsonl file name for the predictions, it "
+            r"is a folder")
+    _raises(lambda: serving.check_output_path(str(afile / "p.csv")),
             rf"p\.csv: its folder {re.escape(str(afile))} is a file$")
     _raises(lambda: experiments.ratios_from_flag(["0.1", "abc"]),
             r"^--ratios=0\.1,abc: expected shares of each class's videos in "

@@ -1,7 +1,8 @@
 """The predict command: its flags and ``main`` (`divafn_tf.serving` does the work).
 
 ``python -m divafn_tf.predict`` runs `run`; the command's user documentation
-(input modes, printed lines, CSV layout) is the docstring of
+(input modes, printed lines, the CSV and JSON Lines layouts,
+``--skip_errors``) is the docstring of
 ``divafn_tf/predict.py``, which ``--help`` prints.
 """
 from __future__ import annotations
@@ -11,11 +12,11 @@ import sys
 from absl import app, flags
 
 from divafn_tf.cli import command
-from divafn_tf.errors import exit_on_user_error
+from divafn_tf.errors import UserInputError, exit_on_user_error
 from divafn_tf.prep.keyframes import VIDEO_EXTENSIONS
-from divafn_tf.serving import (check_csv_path, format_prediction,
+from divafn_tf.serving import (check_output_path, format_prediction,
                                pair_videos_with_features,
-                               predict_videos, write_csv)
+                               predict_videos, write_predictions)
 
 
 def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
@@ -57,8 +58,19 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
         "(at most the number of classes).", lower_bound=1, **fv)
     flags.DEFINE_string(
         "output", None,
-        "Optional CSV file for the predictions: video, class_id, class_name, "
-        "top1..topk as name:score (written atomically).", **fv)
+        "Optional file for the predictions, its format by its extension "
+        "(written atomically): .csv (video, class_id, class_name, then "
+        "top<i>_class, top<i>_svm_margin for i = 1..k) or .jsonl (one JSON "
+        "object per video: video, feature, class_id, class_name, top_k as "
+        "[{class_name, svm_margin}]). The scores are the linear SVM's "
+        "margins (decision values), not probabilities.", **fv)
+    flags.DEFINE_bool(
+        "skip_errors", False,
+        "Go on past a video that cannot be predicted (undecodable video, "
+        "missing or bad feature file): every other video is printed and "
+        "written, the failures are listed at the end, and the exit status "
+        "is 1. Without it the first failure stops the command before "
+        "anything is written.", **fv)
     flags.mark_flag_as_required("saved_model", flag_values=flag_values)
 
 
@@ -69,8 +81,10 @@ FLAGS = flags.FLAGS
 # Command line
 # --------------------------------------------------------------------------
 
-def videos_from_flags() -> list[tuple[str, str]]:
-    """The (video, feature) pairs selected by the flags.
+def videos_from_flags(failures: list[tuple[str, str]] | None
+                      ) -> list[tuple[str, str]]:
+    """The (video, feature) pairs selected by the flags (videos without a
+    feature file go to ``failures`` when it is a list).
 
     Raises:
       app.UsageError: not exactly one of the two input modes is given.
@@ -87,26 +101,47 @@ def videos_from_flags() -> list[tuple[str, str]]:
         return [(FLAGS.video, FLAGS.video_feature)]
     if FLAGS.video_dir is None or FLAGS.feature_dir is None:
         raise app.UsageError("--video_dir and --feature_dir go together")
-    return pair_videos_with_features(FLAGS.video_dir, FLAGS.feature_dir)
+    return pair_videos_with_features(FLAGS.video_dir, FLAGS.feature_dir,
+                                     failures)
+
+
+def report_failures(failures: list[tuple[str, str]], predicted: int) -> None:
+    """Lists the videos that could not be predicted (``--skip_errors``), one
+    line each on stderr.
+
+    Raises:
+      UserInputError: there is one: the sentence counts them (exit status 1).
+    """
+    if not failures:
+        return
+    for video, reason in failures:
+        print(f"failed: {video}: {reason}", file=sys.stderr)
+    written = f" (written to {FLAGS.output})" if FLAGS.output else ""
+    raise UserInputError(
+        f"{len(failures)} of {len(failures) + predicted} video(s) could not "
+        f"be predicted (listed above, each 'failed: <video>: <reason>'); the "
+        f"other {predicted} were{written}")
 
 
 def main(argv: list[str]) -> None:
     command.start(argv)
+    failures: list[tuple[str, str]] | None = [] if FLAGS.skip_errors else None
     with exit_on_user_error():
         if FLAGS.output:   # before the work, which a bad path would waste
-            check_csv_path(FLAGS.output)
-        videos = videos_from_flags()
+            check_output_path(FLAGS.output)
+        videos = videos_from_flags(failures)
         results = predict_videos(FLAGS.saved_model, videos,
                                  num_keyframes=FLAGS.num_keyframes,
                                  batch_size=FLAGS.batch_size,
-                                 top_k=FLAGS.top_k)
+                                 top_k=FLAGS.top_k, failures=failures)
     for result in results:
         print(format_prediction(result))
     print(f"{len(results)} video(s) predicted")
-    if FLAGS.output:
-        with exit_on_user_error():
-            write_csv(FLAGS.output, results)
-        print(f"predictions written to {FLAGS.output}")
+    with exit_on_user_error():
+        if FLAGS.output:
+            write_predictions(FLAGS.output, results)
+            print(f"predictions written to {FLAGS.output}")
+        report_failures(failures or [], len(results))
 
 
 def run() -> None:
