@@ -210,3 +210,55 @@ def test_catalog_sizes_are_the_networks():
         efficientnet_lite.FEATURE_DIM)
     assert catalog.KINDS == ("frames_efficientnet_lite0", "frames_resnet50",
                              "frames_mobilenet_v2", "c3d", "idt")
+
+
+def test_c3d_kind_streams_clips_and_averages_fc6(tmp_path):
+    from test_c3d import random_weights, write_c3d_h5, WIDTH, FC
+    from divafn_tf.nets import c3d
+    from divafn_tf.prep.keyframes import read_frames
+    weights = tmp_path / "c3d.h5"
+    write_c3d_h5(weights, random_weights(size=c3d.CROP_SIZE))
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name, count in (("long", 40), ("short", 9)):
+        write_xvid_avi(folder / f"{name}.avi",
+                       list(rng.integers(0, 255, (count, 60, 80, 3), np.uint8)))
+    kind = kinds.C3DFeatures(str(weights), width=WIDTH, fc6_units=FC)
+    inputs = runner.inputs_in(folder, (".avi",))
+    assert runner.extract(kind, inputs, tmp_path / "out").written == 2
+    model = c3d.build_c3d(width=WIDTH, fc6_units=FC)
+    c3d.load_c3d_weights(model, weights)
+    for video_id, source in inputs:
+        expected = c3d.c3d_video_feature(model, read_frames(source))
+        np.testing.assert_allclose(np.load(tmp_path / "out" / f"{video_id}.npy"),
+                                   expected, rtol=1e-4, atol=1e-6)
+    assert len(kind.prepare(folder / "long.avi")) == 2   # 40 frames: 2 clips
+
+
+@pytest.mark.e2e  # scikit-learn's k-means asks lscpu for the physical cores
+def test_idt_kind_codes_each_file_on_a_saved_codebook(tmp_path):
+    from test_idt_llc import wang_line, write_wang_file
+    from divafn_tf.prep import idt, llc
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "trajectories"
+    folder.mkdir()
+    for i in range(4):
+        write_wang_file(folder / f"v{i}.txt.gz",
+                        [wang_line(rng)[0] for _ in range(30)], gzipped=True)
+    inputs = runner.inputs_in(folder, catalog.TRAJECTORY_EXTENSIONS)
+    codebook_path = tmp_path / "codebook.npy"
+    codebook = kinds.idt_codebook(codebook_path, inputs[:3], size=8,
+                                  per_video=10, seed=0)
+    assert codebook.shape == (8, idt.descriptor_dim())
+    np.testing.assert_array_equal(
+        kinds.idt_codebook(codebook_path, inputs, 8, 10, 0), codebook)
+    with pytest.raises(UserInputError, match="--codebook_size=16"):
+        kinds.idt_codebook(codebook_path, inputs, 16, 10, 0)
+    kind = kinds.IdtFeatures(codebook)
+    assert runner.extract(kind, inputs, tmp_path / "out").written == 4
+    for video_id, source in inputs:
+        saved = np.load(tmp_path / "out" / f"{video_id}.npy")
+        np.testing.assert_allclose(saved, llc.llc_encode(
+            idt.read_trajectories(source), codebook), rtol=1e-6)
+        assert np.linalg.norm(saved) == pytest.approx(1.0, rel=1e-5)

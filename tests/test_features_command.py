@@ -83,3 +83,33 @@ def test_features_command_usage_errors_are_one_sentence(tmp_path):
     assert result.stderr.strip().splitlines() == [
         "error: --kind=idt needs --trajectories=DIR (the improved_trajectory "
         "output of each video)"]
+
+
+@pytest.mark.e2e
+def test_idt_features_from_trajectory_files(tmp_path):
+    from test_idt_llc import wang_line, write_wang_file
+    rng = np.random.default_rng(1)
+    folder = tmp_path / "trajectories"
+    folder.mkdir()
+    for i in range(5):
+        write_wang_file(folder / f"v_{i}.txt", [wang_line(rng)[0]
+                                                 for _ in range(12)])
+    (tmp_path / "trainlist.txt").write_text("a/v_0.avi 1\na/v_1.avi 1\n"
+                                            "b/v_2.avi 2\n")
+    flags = ("--kind=idt", f"--trajectories={folder}",
+             f"--output_dir={tmp_path / 'out'}", "--codebook_size=6",
+             "--codebook_per_video=8", f"--codebook_videos={tmp_path / 'trainlist.txt'}")
+    result = _features(*flags)
+    assert result.returncode == 0, result.stderr
+    assert "5 written, 0 already there, 0 failed" in result.stdout
+    codebook = np.load(tmp_path / "out_codebook.npy")
+    assert codebook.shape == (6, 426)
+    for i in range(5):
+        assert np.load(tmp_path / "out" / f"v_{i}.npy").shape == (6,)
+    (tmp_path / "out" / "v_4.npy").unlink()
+    (folder / "v_4.txt").write_text("1 2 3\n")
+    result = _features(*flags)
+    assert result.returncode == 1
+    assert "loaded" in result.stderr           # The codebook, not retrained.
+    assert f"failed: v_4: {folder / 'v_4.txt'}:1:" in result.stdout
+    assert "0 written, 4 already there, 1 failed" in result.stdout

@@ -11,6 +11,7 @@ from pathlib import Path
 from absl import app, flags, logging
 
 from divafn_tf.cli import command
+from divafn_tf.errors import UserInputError
 from divafn_tf.feature_extraction import catalog, runner
 from divafn_tf.prep.keyframes import VIDEO_EXTENSIONS
 
@@ -152,7 +153,43 @@ def kind_from_flags(inputs: list[tuple[str, Path]],
     if FLAGS.kind.startswith("frames_"):
         return kinds.FrameFeatures(FLAGS.kind.removeprefix("frames_"),
                                    FLAGS.num_frames, FLAGS.backbone_weights)
-    raise app.UsageError(f"--kind={FLAGS.kind} is not available yet")
+    if FLAGS.kind == "c3d":
+        if not FLAGS.c3d_weights:
+            raise app.UsageError("--kind=c3d needs --c3d_weights=FILE (the "
+                                 "sports-1M C3D weights, sports1M_weights_tf.h5)")
+        return kinds.C3DFeatures(FLAGS.c3d_weights, FLAGS.c3d_mean)
+    codebook_path = Path(FLAGS.codebook or f"{output_dir}_codebook.npy")
+    return kinds.IdtFeatures(kinds.idt_codebook(
+        codebook_path, codebook_inputs(inputs), FLAGS.codebook_size,
+        FLAGS.codebook_per_video, FLAGS.seed))
+
+
+def codebook_inputs(inputs: list[tuple[str, Path]]) -> list[tuple[str, Path]]:
+    """The inputs whose trajectories train the codebook: those named by
+    ``--codebook_videos`` (one video id or UCF101 ``trainlist`` line per
+    line: a path's file name without extension, a class label after it
+    ignored), or all.
+
+    Raises:
+      UserInputError: the list names a video that has no trajectory file.
+    """
+    if not FLAGS.codebook_videos:
+        return inputs
+    path = Path(FLAGS.codebook_videos)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserInputError(f"--codebook_videos={path}: cannot read it as "
+                             f"UTF-8 text ({e})") from e
+    wanted = {Path(line.split()[0].replace("\\", "/")).stem
+              for line in lines if line.strip()}
+    by_id = dict(inputs)
+    missing = sorted(wanted - by_id.keys())
+    if missing:
+        raise UserInputError(
+            f"--codebook_videos={path}: {len(missing)} video(s) without a "
+            f"trajectory file in --trajectories, e.g. {missing[0]!r}")
+    return [(v, by_id[v]) for v in sorted(wanted)]
 
 
 def _check(inputs: list[tuple[str, Path]], output_dir: Path) -> None:

@@ -25,12 +25,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from absl import logging
+
 from divafn_tf.errors import UserInputError
-from divafn_tf.nets import backbones, efficientnet_lite
-from divafn_tf.feature_extraction.catalog import (DEFAULT_NUM_FRAMES,
+from divafn_tf.feature_extraction.catalog import (C3D_DIM, DEFAULT_NUM_FRAMES,
                                                   FRAME_BACKBONES,
                                                   FRAME_INPUT_SIZE)
+from divafn_tf.nets import backbones, c3d, efficientnet_lite
+from divafn_tf.prep import idt, llc
 from divafn_tf.prep.frame_sampling import sample_frames
+from divafn_tf.prep.keyframes import iter_frames
 
 def _frame_network(backbone: str, weights: str | None) -> keras.Model:
     """uint8 [S, S, 3] → the backbone's pooled feature, with its weights."""
@@ -76,3 +80,94 @@ class FrameFeatures:
         averaged per video."""
         pooled = self._forward(np.concatenate(prepared)).numpy()
         return pooled.reshape(len(prepared), self.num_frames, self.dim).mean(1)
+
+
+class C3DFeatures:
+    """``c3d``: fc6 of C3D averaged over the video's 16-frame clips (§IV.B,
+    `nets.c3d`); the weights a local HDF5 file."""
+
+    name = "c3d"
+
+    def __init__(self, weights: str, mean: str | None = None,
+                 clip_batch: int = 8, width: float = 1.0,
+                 fc6_units: int = C3D_DIM):
+        """``width`` and ``fc6_units``: `c3d.build_c3d`'s (the defaults are
+        the sports-1M network's)."""
+        self.mean = c3d.load_mean(mean)
+        self.clip_batch, self.dim = clip_batch, fc6_units
+        model = c3d.build_c3d(width=width, fc6_units=fc6_units)
+        c3d.load_c3d_weights(model, weights)
+        self._forward = tf.function(
+            lambda clips: model(clips, training=False),
+            input_signature=[tf.TensorSpec(
+                [None, c3d.CLIP_LENGTH, c3d.CROP_SIZE, c3d.CROP_SIZE, 3],
+                tf.float32)])
+
+    def prepare(self, video: Path) -> np.ndarray:
+        """float32 [clips, 16, 112, 112, 3]: the video's clips, decoded 16
+        frames at a time (the clips are disjoint, so only one clip's frames
+        are held at once besides the clips themselves)."""
+        clips, chunk = [], []
+        for frame in iter_frames(video):
+            chunk.append(frame)
+            if len(chunk) == c3d.CLIP_LENGTH:
+                clips.append(c3d.clips_from_frames(np.stack(chunk), self.mean))
+                chunk = []
+        if not clips:          # Shorter than a clip: padded by its last frame.
+            clips.append(c3d.clips_from_frames(np.stack(chunk), self.mean))
+        return np.concatenate(clips)
+
+    def compute(self, prepared: list[np.ndarray]) -> np.ndarray:
+        """[B, 4096]: every clip of the batch's videos through C3D,
+        ``clip_batch`` at a time, fc6 averaged per video."""
+        clips = np.concatenate(prepared)
+        fc6 = np.concatenate([
+            self._forward(clips[start:start + self.clip_batch]).numpy()
+            for start in range(0, len(clips), self.clip_batch)])
+        ends = np.cumsum([len(p) for p in prepared])
+        return np.stack([part.mean(0) for part in np.split(fc6, ends[:-1])])
+
+
+class IdtFeatures:
+    """``idt``: LLC codes of a video's improved trajectories on a codebook
+    (§IV.B; `prep.idt`, `prep.llc`). The input of a video is its
+    ``improved_trajectory`` output file, not the video."""
+
+    name = "idt"
+
+    def __init__(self, codebook: np.ndarray):
+        self.codebook = np.asarray(codebook, np.float32)
+        self.dim = self.codebook.shape[0]
+
+    def prepare(self, trajectories: Path) -> np.ndarray:
+        """float32 [M]: the file's descriptors, LLC-coded and pooled."""
+        return llc.llc_encode(idt.read_trajectories(trajectories),
+                              self.codebook)
+
+    def compute(self, prepared: list[np.ndarray]) -> np.ndarray:
+        return np.stack(prepared)
+
+
+def idt_codebook(path: Path, inputs: list[tuple[str, Path]], size: int,
+                 per_video: int, seed: int) -> np.ndarray:
+    """The LLC codebook at ``path``: loaded if the file exists, else k-means
+    on ``per_video`` random trajectories of each of ``inputs`` (§IV.B: 200
+    per video, 2,000 entries), saved there atomically and returned."""
+    if path.is_file():
+        codebook = llc.load_codebook(path, idt.descriptor_dim())
+        if codebook.shape[0] != size:
+            raise UserInputError(
+                f"{path}: a codebook of {codebook.shape[0]} entries, but "
+                f"--codebook_size={size}; give the matching size or another "
+                "--codebook path to train a new one")
+        logging.info("codebook %s: %d × %d, loaded", path, *codebook.shape)
+        return codebook
+    logging.info("codebook: sampling %d trajectories from each of %d videos",
+                 per_video, len(inputs))
+    samples = llc.sample_for_codebook(
+        ((video_id, idt.read_trajectories(source)) for video_id, source in inputs),
+        per_video=per_video, seed=seed)
+    codebook = llc.train_codebook(samples, size=size, seed=seed)
+    llc.save_codebook(path, codebook)
+    logging.info("codebook saved to %s", path)
+    return codebook
