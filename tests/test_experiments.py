@@ -159,3 +159,43 @@ def test_accuracy_plot_is_a_picture_of_the_rows(tiny_run, tmp_path):
     pixels = matplotlib.image.imread(path)
     assert pixels.shape[:2] == (540, 840)       # 7 × 4.5 in at 120 dpi
     assert pixels[..., :3].std() > 0.05         # lines and text, not blank
+
+
+def _row(method="svm", repeat="0", accuracy="0.5") -> dict:
+    return dict(method=method, ratio="0.3", repeat=repeat, seed=repeat,
+                a="0.1", b="0.1", c="1.0", beta="0.1", lam="0.01", d="32",
+                accuracy=accuracy, seconds="0.1")
+
+
+def test_a_row_twice_in_results_csv_is_refused_naming_both_lines(tmp_path):
+    """Before: both kept, and the table averaged the row twice."""
+    path = str(tmp_path / "results.csv")
+    runner._write_results(path, [_row(), _row("kvc"), _row(accuracy="0.7")])
+    with pytest.raises(UserInputError, match="results.csv: line 4: expected "
+                       "one row per method, ratio, repeat and setting, but "
+                       "line 2 has the same svm, 0.3, 0"):
+        runner.read_results(path)
+
+
+def test_a_row_of_more_fields_is_refused(tmp_path):
+    path = tmp_path / "results.csv"
+    runner._write_results(str(path), [_row()])
+    path.write_text(path.read_text() + "kvc,0.3,0,0,0.1,0.1,1,0.1,0.01,32,0.5,0.1,9\n")
+    with pytest.raises(UserInputError, match="line 3: expected 12 fields, got 13"):
+        runner.read_results(str(path))
+
+
+def test_a_write_killed_midway_leaves_the_previous_table(tmp_path, monkeypatch):
+    """The rows go to results.csv.partial, renamed over results.csv whole."""
+    path = str(tmp_path / "results.csv")
+    runner._write_results(path, [_row()])
+    before = open(path, "rb").read()
+
+    def killed(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner.os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        runner._write_results(path, [_row(), _row("kvc")])
+    assert open(path, "rb").read() == before
+    assert [r["method"] for r in runner.read_results(path)] == ["svm"]

@@ -2,8 +2,17 @@
 
 A job is one row of ``results.csv``: a method (or a sweep's setting of
 DIVAFN) on one (ratio, repeat) split. `plan` lists a run's jobs, grouped by
-split; `run_jobs` computes those not yet in ``results.csv``, appending each
+split; `run_jobs` computes those not yet in ``results.csv``, adding each
 row as it finishes, so a killed run resumes where it stopped.
+
+A row is identified by its key (method, ratio, repeat and the setting
+a, b, c, β, λ, d; `Job.key`). Each finished row rewrites the whole file
+(`_write_results`: a temporary file beside it, fsynced, then
+``os.replace``), so a kill at any moment leaves the previous table or the
+new one, never part of a row; a resumed run skips the keys already there,
+and a file holding one key twice is refused (`read_results`). A row's
+HParams run is written before its row, under the run's index, and rewritten
+if a killed run left it without its row.
 """
 from __future__ import annotations
 
@@ -11,6 +20,7 @@ import csv
 import dataclasses
 import itertools
 import os
+import shutil
 import time
 from collections.abc import Iterator, Sequence
 
@@ -72,6 +82,13 @@ def plan(config: RunConfig, methods: Sequence[str], ratios: Sequence[float],
 
 
 def read_results(path: str) -> list[dict]:
+    """The rows of results.csv ([] if there is none yet).
+
+    Raises:
+      errors.UserInputError: other columns than `CSV_FIELDS`, a row of
+        more fields, a field that is not a number, or two rows with one key
+        (`Job.key`); each names the file and line.
+    """
     if not os.path.isfile(path):
         return []
     with open(path, newline="") as f:
@@ -80,7 +97,13 @@ def read_results(path: str) -> list[dict]:
         raise errors.UserInputError(
             f"{path}: columns {sorted(rows[0])} are not this version's "
             f"{list(CSV_FIELDS)}; use another --output_dir")
+    first_line: dict[tuple, int] = {}
     for line, row in enumerate(rows, start=2):
+        if None in row:
+            raise errors.UserInputError(
+                f"{path}: line {line}: expected {len(CSV_FIELDS)} fields, got "
+                f"{len(CSV_FIELDS) + len(row[None])}; correct or delete the "
+                f"row, or use another --output_dir")
         for field in CSV_FIELDS[1:]:
             try:
                 float(row[field])
@@ -89,6 +112,13 @@ def read_results(path: str) -> list[dict]:
                     f"{path}: line {line}: column {field!r}: expected a "
                     f"number, got {row[field]!r}; correct or delete the row, "
                     f"or use another --output_dir") from None
+        key = _row_key(row)
+        if key in first_line:
+            raise errors.UserInputError(
+                f"{path}: line {line}: expected one row per method, ratio, "
+                f"repeat and setting, but line {first_line[key]} has the same "
+                f"{', '.join(key)}; delete one of the two")
+        first_line[key] = line
     return rows
 
 
@@ -98,21 +128,35 @@ def rows_of(jobs: Sequence[Job], rows: Sequence[dict]) -> list[dict]:
     return [row for row in rows if _row_key(row) in wanted]
 
 
-def _append(path: str, row: dict) -> None:
-    new = not os.path.isfile(path)
-    with open(path, "a", newline="") as f:
+def _write_results(path: str, rows: Sequence[dict]) -> None:
+    """Replaces results.csv by ``rows``, atomically: written to
+    ``results.csv.partial`` beside it, fsynced, renamed over it
+    (``os.replace``) and the folder fsynced, so that a kill at any moment
+    leaves the old file or the new one whole."""
+    partial = f"{path}.partial"
+    with open(partial, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
+        writer.writeheader()
+        writer.writerows(rows)
         f.flush()
         os.fsync(f.fileno())
+    os.replace(partial, path)
+    folder = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 def _log_hparams(output_dir: str, index: int, job: Job, accuracy: float) -> None:
-    """One HParams run: the method, ratio, repeat and setting, and accuracy."""
-    writer = tf.summary.create_file_writer(
-        os.path.join(output_dir, "hparams", f"run{index:04d}"))
+    """One HParams run: the method, ratio, repeat and setting, and accuracy.
+
+    What a killed run left under the same index (a run without its row)
+    is removed first.
+    """
+    run_dir = os.path.join(output_dir, "hparams", f"run{index:04d}")
+    shutil.rmtree(run_dir, ignore_errors=True)
+    writer = tf.summary.create_file_writer(run_dir)
     with writer.as_default():
         hparams_api.hparams({
             "method": job.method, "ratio": job.ratio, "repeat": job.repeat,
@@ -130,12 +174,13 @@ def run_jobs(config: RunConfig, jobs: list[Job], output_dir: str) -> list[dict]:
     """Runs the jobs not yet in results.csv; returns every row of it."""
     os.makedirs(output_dir, exist_ok=True)
     results_path = os.path.join(output_dir, "results.csv")
-    done = {_row_key(row) for row in read_results(results_path)}
+    rows = read_results(results_path)
+    done = {_row_key(row) for row in rows}
     todo = [job for job in jobs if job.key() not in done]
     logging.info("%d of %d results to compute (%d already in %s)", len(todo),
                  len(jobs), len(jobs) - len(todo), results_path)
     pool, class_vectors = train.load_dataset(config)
-    index = len(done)
+    index = len(rows)
     for (ratio, repeat), group in _splits(todo):
         experiment = train.split(pool, class_vectors, ratio, group[0].config.seed)
         feats = _methods.SplitFeatures(group[0].config, experiment)
@@ -144,12 +189,13 @@ def run_jobs(config: RunConfig, jobs: list[Job], output_dir: str) -> list[dict]:
             accuracy = _methods.evaluate(job.method, job.config, experiment,
                                          feats)
             seconds = time.perf_counter() - started
-            _append(results_path, {
+            _log_hparams(output_dir, index, job, accuracy)
+            rows.append({
                 "method": job.method, "ratio": ratio, "repeat": repeat,
                 "seed": job.config.seed,
                 **{f: getattr(job.config, f) for f in SETTING_FIELDS},
                 "accuracy": f"{accuracy:.6f}", "seconds": f"{seconds:.1f}"})
-            _log_hparams(output_dir, index, job, accuracy)
+            _write_results(results_path, rows)
             index += 1
             print(f"[{index}/{len(jobs)}] {job.method} ratio {ratio:g} repeat "
                   f"{repeat}{_setting_label(job.config, config)}: "
