@@ -81,11 +81,12 @@ def _flag_value(args: list[str], i: int, names: tuple[str, ...]) -> tuple[str | 
 
 def _flagfile_args(path: str) -> list[str]:
     """The flags of a flagfile as absl reads them (one a line, ``#``/``//``
-    comments); an unreadable file gives none (absl reports it)."""
+    comments); an unreadable file, or one that is not UTF-8, gives none
+    (absl reports it)."""
     try:
-        with open(path) as f:
+        with open(path, encoding="utf-8") as f:
             lines = [line.strip() for line in f]
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         return []
     return [line for line in lines
             if line and not line.startswith(("#", "//"))]
@@ -107,7 +108,8 @@ def command_line_verbosity(argv: list[str], _depth: int = 0) -> int | None:
             found = found if nested is None else nested
         else:
             value, used = _flag_value(argv, i, _VERBOSITY_FLAGS)
-            if value is not None and value.lstrip("-").isdigit():
+            if (value is not None and value.lstrip("-").isascii()
+                    and value.lstrip("-").isdigit()):
                 found = int(value)
         i += used
     return found

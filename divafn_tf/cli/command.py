@@ -48,12 +48,42 @@ def fail(message: object) -> NoReturn:
     sys.exit(1)
 
 
-def parse_flags(argv: list[str]) -> list[str]:
-    """absl's flag parsing, a refused flag ending in `fail`."""
+def parse_flags(argv: list[str],
+                values: flags.FlagValues = flags.FLAGS) -> list[str]:
+    """absl's flag parsing (into ``values``), a refused flag ending in `fail`.
+
+    A refusal names the ``--flagfile`` given (unless absl's message does),
+    and a flagfile that is not UTF-8 text is one too.
+    """
     try:
-        return flags.FLAGS(argv)
+        return values(argv)
     except flags.Error as error:
-        fail(flag_error_sentence(str(error)))
+        fail(_naming_flagfiles(flag_error_sentence(str(error)), argv))
+    except UnicodeDecodeError as error:
+        fail(f"{' or '.join(_flagfiles(argv)) or 'a flagfile'} (or a flagfile "
+             f"it includes): expected UTF-8 text, one flag a line, got the "
+             f"byte {error.object[error.start]:#04x} at offset {error.start}")
+
+
+def _flagfiles(argv: list[str]) -> list[str]:
+    """The ``--flagfile=FILE`` arguments of ``argv``."""
+    return [arg for arg in argv if arg.startswith(("--flagfile=", "-flagfile="))]
+
+
+_FLAG_NAME = re.compile(r"--(\w+)|flag '(\w+)'")
+
+
+def _naming_flagfiles(sentence: str, argv: list[str]) -> str:
+    """``sentence`` and, unless it names one or its flag is on the command
+    line itself, the flagfiles given (where the flag must be)."""
+    files = [arg.split("=", 1)[1] for arg in _flagfiles(argv)]
+    match = _FLAG_NAME.search(sentence)
+    name = match and (match.group(1) or match.group(2))
+    typed = name and any(arg.lstrip("-").split("=", 1)[0] in (name, f"no{name}")
+                         for arg in argv[1:] if arg.startswith("-"))
+    if not files or typed or any(file in sentence for file in files):
+        return sentence
+    return f"{sentence} (in --flagfile={' or --flagfile='.join(files)})"
 
 
 # absl's wording → the project's, for the common cases (anything else is

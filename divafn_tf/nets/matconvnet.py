@@ -205,7 +205,8 @@ def read_cnn_f(path: str | os.PathLike) -> CnnFWeights:
         hdf5 = scipy.io.matlab.matfile_version(path)[0] == 2
         contents = None if hdf5 else scipy.io.loadmat(
             path, struct_as_record=False)
-    except (OSError, ValueError, EOFError, scipy.io.matlab.MatReadError) as e:
+    except (OSError, ValueError, EOFError, TypeError,
+            scipy.io.matlab.MatReadError) as e:
         raise MatConvNetFormatError(
             f"{path}: cannot read it as a MATLAB .mat file ({e}); expected "
             "MatConvNet's imagenet-vgg-f.mat") from e

@@ -252,7 +252,11 @@ def _read_zip(path: str) -> dict[str, np.ndarray]:
                     raw, dtype, storage.numel).astype(dtype.newbyteorder("="))
     except UserInputError:
         raise
-    except (zipfile.BadZipFile, ValueError, OSError) as e:
+    # A damaged archive: zipfile's BadZipFile, or NotImplementedError (a
+    # RuntimeError) for an unknown compression method, RuntimeError for an
+    # encrypted member, struct.error or EOFError for a cut header.
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, RuntimeError,
+            struct.error) as e:
         raise UserInputError(f"{path}: expected a torch.save zip archive, "
                              f"cannot read it: {e}") from e
     return _assemble(tensors, storages, path)

@@ -14,6 +14,8 @@ the file and says what was expected.
 """
 from __future__ import annotations
 
+import os
+import tokenize
 from pathlib import Path
 
 import numpy as np
@@ -57,24 +59,67 @@ def npy_read_error(error: Exception) -> str:
     if "pickle" in text:
         return ("no .npy header, or an array of Python objects, which is "
                 "never unpickled")
+    if isinstance(error, MemoryError):
+        return "its header announces an array larger than memory"
     return text.strip().splitlines()[0] if text.strip() else type(error).__name__
 
 
-def _load_npy(path: Path, expected: str, memory_map: bool = False) -> np.ndarray:
-    """A .npy array, never unpickled; memory-mapped (read-only) if asked.
+# What numpy raises on a damaged .npy header: its parser tokenizes the
+# header's dict (TokenError, SyntaxError), a huge shape overflows a C long.
+_NPY_ERRORS = (OSError, ValueError, EOFError, OverflowError, MemoryError,
+               SyntaxError, tokenize.TokenError)
+
+
+def _check_npy_size(f) -> None:
+    """Raises ValueError if the .npy header at ``f``'s start announces more
+    bytes than the file holds (before numpy allocates them); ``f`` is left
+    at its start. A file that is no .npy is left to numpy to refuse."""
+    if f.read(6) != b"\x93NUMPY":
+        f.seek(0)
+        return
+    f.seek(0)
+    version = np.lib.format.read_magic(f)
+    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                   else np.lib.format.read_array_header_2_0)
+    shape, _, dtype = read_header(f)
+    size = dtype.itemsize * int(np.prod(shape, dtype=object))
+    left = os.fstat(f.fileno()).st_size - f.tell()
+    f.seek(0)
+    if not dtype.hasobject and size > left:
+        raise ValueError(f"its header announces shape {shape} of {dtype} "
+                         f"({size} bytes), the file holds {left} bytes after "
+                         "it: truncated, or a damaged header")
+
+
+def read_npy(path: str | Path, memory_map: bool = False):
+    """A .npy array (an .npz archive if the file is one), never unpickled;
+    memory-mapped (read-only) if asked.
 
     ``open_memmap`` refuses arrays of Python objects by itself; other reads
-    go through ``np.load(file object, allow_pickle=False)``. ``expected``
-    ends the error messages.
+    go through ``np.load(file object, allow_pickle=False)``.
+
+    Raises:
+      ValueError: why it cannot be read, in a few words (`npy_read_error`),
+        whatever numpy raised (a damaged header, a shape larger than the
+        file, a truncated array, no .npy at all).
     """
     try:
-        if memory_map:
-            return np.lib.format.open_memmap(path, mode="r")
         with Path(path).open("rb") as f:
-            array = np.load(f, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as e:
+            _check_npy_size(f)
+            if memory_map:
+                return np.lib.format.open_memmap(path, mode="r")
+            return np.load(f, allow_pickle=False)
+    except _NPY_ERRORS as e:
+        raise ValueError(npy_read_error(e)) from e
+
+
+def _load_npy(path: Path, expected: str, memory_map: bool = False) -> np.ndarray:
+    """A .npy array (`read_npy`); ``expected`` ends the error messages."""
+    try:
+        array = read_npy(path, memory_map)
+    except ValueError as e:
         raise RawDataError(f"{path}: cannot read a .npy array without pickle "
-                           f"({npy_read_error(e)}); {expected}") from e
+                           f"({e}); {expected}") from e
     if not isinstance(array, np.ndarray):   # an .npz archive
         raise RawDataError(f"{path}: not a single .npy array; {expected}")
     return array
@@ -95,6 +140,22 @@ def load_video_feature(path: str | Path, dim: int) -> np.ndarray:
     return _checked(_load_npy(path, expected_feature(dim)), dim, str(path))
 
 
+def _index_ids(path: Path) -> list[str]:
+    """The video ids of ``features_index.txt``, one a line (blank lines and
+    CRLF ignored)."""
+    ids = []
+    for number, raw in enumerate(path.read_bytes().splitlines(), 1):
+        try:
+            line = raw.decode("utf-8").strip()
+        except UnicodeDecodeError as e:
+            raise RawDataError(f"{path}:{number}: expected UTF-8 text (a video "
+                               f"id a line), got the byte {raw[e.start]:#04x} "
+                               f"at column {e.start + 1}") from None
+        if line:
+            ids.append(line)
+    return ids
+
+
 class FeatureMatrix:
     """``features.npy`` [N, dv] + ``features_index.txt`` (video id per row)."""
 
@@ -105,8 +166,7 @@ class FeatureMatrix:
         if not index_path.is_file():
             raise RawDataError(f"{index_path}: missing (the video id of each "
                                f"row of {MATRIX_FILE}, one per line)")
-        ids = [line.strip() for line in
-               index_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        ids = _index_ids(index_path)
         self.matrix = _load_npy(self.matrix_path, f"expected a matrix [N, {dim}]",
                                 memory_map=True)
         if self.matrix.ndim != 2 or self.matrix.shape[1] != dim:

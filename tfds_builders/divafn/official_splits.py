@@ -32,11 +32,22 @@ class VideoEntry:
 
 
 def _lines(path: str) -> list[tuple[int, str]]:
+    """(line number, stripped line) of the non-blank lines of a UTF-8 file."""
     if not os.path.isfile(path):
         raise RawDataError(f"{path}: split file not found")
-    with open(path, encoding="utf-8", newline="") as f:
-        return [(number, line.strip()) for number, line in enumerate(f, 1)
-                if line.strip()]
+    with open(path, "rb") as f:
+        raw_lines = f.read().splitlines()
+    lines = []
+    for number, raw in enumerate(raw_lines, 1):
+        try:
+            line = raw.decode("utf-8").strip()
+        except UnicodeDecodeError as e:
+            raise RawDataError(f"{path}:{number}: expected UTF-8 text, got "
+                               f"the byte {raw[e.start]:#04x} at column "
+                               f"{e.start + 1}") from None
+        if line:
+            lines.append((number, line))
+    return lines
 
 
 def _resolve(root: str, class_dir: str, file_name: str, source: str) -> str:
@@ -64,7 +75,8 @@ def read_ucf101_class_index(path: str) -> dict[str, int]:
     index = {}
     for number, line in _lines(path):
         parts = line.split()
-        if len(parts) != 2 or not parts[0].isdigit():
+        if (len(parts) != 2 or not parts[0].isascii()
+                or not parts[0].isdigit()):
             raise RawDataError(f"{path}:{number}: expected '<number> <ClassName>', "
                              f"got {line!r}")
         index[parts[1]] = int(parts[0]) - 1

@@ -18,7 +18,7 @@ from divafn_tf.prep.semantics.class_names import (class_index, class_key,
 from divafn_tf.prep.semantics.common import (SemanticsError, file_suffix,
                                              is_number, is_word2vec_header,
                                              read_json_object, read_text)
-from divafn_tf.prep.video_features import npy_read_error
+from divafn_tf.prep.video_features import read_npy
 
 def _normalise_rows(matrix: np.ndarray, where: Sequence[str],
                     path: str) -> np.ndarray:
@@ -115,10 +115,13 @@ def _missing_classes_error(path: str, class_names: Sequence[str],
 def _load_npy(path: str, class_names: Sequence[str]) -> np.ndarray:
     """A .npy attribute matrix [C, k], rows in class order."""
     try:
-        matrix = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as e:
-        raise SemanticsError(f"{path}: expected a numeric .npy matrix: "
-                             f"{npy_read_error(e)}") from None
+        matrix = read_npy(path)
+    except ValueError as e:
+        raise SemanticsError(f"{path}: expected a numeric .npy matrix: {e}"
+                             ) from None
+    if not isinstance(matrix, np.ndarray):   # an .npz archive
+        raise SemanticsError(f"{path}: expected a numeric .npy matrix, got "
+                             "an .npz archive")
     if matrix.dtype.kind not in "biuf" or matrix.ndim != 2:
         raise SemanticsError(f"{path}: expected a 2-D numeric matrix [C, k], "
                              f"got dtype {matrix.dtype} shape {matrix.shape}")
@@ -300,6 +303,13 @@ def load_class_vector_file(path: str | os.PathLike,
     if len(matched) != len(class_names):
         raise _missing_classes_error(path, class_names, set(matched), extra)
     keys = [matched[label] for label in range(len(class_names))]
+    for key in keys:
+        try:
+            np.array(table[key], dtype=np.float64)
+        except OverflowError:
+            raise SemanticsError(f"{path}: class {key!r}: expected numbers "
+                                 "within float64's range, got a larger "
+                                 "integer") from None
     matrix = np.array([table[key] for key in keys], dtype=np.float64)
     return _normalise_rows(matrix, [f"class {key!r}" for key in keys], path)
 

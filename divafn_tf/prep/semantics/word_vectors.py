@@ -108,14 +108,15 @@ def load_word_vectors(path: str | os.PathLike,
     elif no_header is None:
         no_header = found == "glove"
     expected = "binary" if binary else "glove" if no_header else "text"
-    ragged = "" if binary else _ragged_row(path, no_header)
+    ragged = _header_beyond_file(path) if binary else _ragged_row(path,
+                                                                  no_header)
     if ragged:   # gensim would broadcast a one-number row to every dimension
         raise _format_error(path, expected, found, told, ragged)
     try:
         kv = KeyedVectors.load_word2vec_format(path, binary=binary,
                                                no_header=no_header)
     except (ValueError, UnicodeDecodeError, IndexError, TypeError,
-            *_READ_ERRORS) as e:
+            OverflowError, MemoryError, *_READ_ERRORS) as e:
         raise _format_error(path, expected, found, told,
                             _read_error(e)) from None
     if len(kv) == 0 or kv.vector_size == 0:
@@ -126,12 +127,36 @@ def load_word_vectors(path: str | os.PathLike,
     return kv
 
 
+_COMPRESSED = (".gz", ".bz2", ".xz")
+_TRUNCATED = ("it ends before the number of words its '<count> <dim>' line "
+              "announces (a truncated file, or a wrong count)")
+
+
+def _header_beyond_file(path: str) -> str:
+    """Why the "<count> <dim>" line of an uncompressed binary file announces
+    more than the file holds (gensim allocates count × dim floats first),
+    or ""."""
+    if path.endswith(_COMPRESSED):
+        return ""
+    with open(path, "rb") as f:
+        fields = f.readline(200).split()
+    if not is_word2vec_header([f.decode("ascii", "replace") for f in fields]):
+        return ""
+    count, dim = int(fields[0]), int(fields[1])
+    least = count * (2 + 4 * dim)   # a letter and a space, then dim floats
+    size = os.path.getsize(path)
+    if least <= size:
+        return ""
+    return _TRUNCATED
+
+
 def _read_error(error: Exception) -> str:
     """Why a word-vector file could not be read, in a few words."""
     text = str(getattr(error, "strerror", None) or error)
     if "unexpected end of input" in text:   # gensim: fewer words than counted
-        return ("it ends before the number of words its '<count> <dim>' line "
-                "announces (a truncated file, or a wrong count)")
+        return _TRUNCATED
+    if isinstance(error, MemoryError):
+        return "its '<count> <dim>' line announces more words than memory holds"
     if isinstance(error, (EOFError, zlib.error, lzma.LZMAError)):
         return f"the compressed file is truncated or damaged: {text}"
     return text.strip().splitlines()[0] if text.strip() else type(error).__name__
