@@ -13,7 +13,7 @@ selected from each video." The pieces, in the order a pipeline calls them:
    ``KMeans`` runs k-means++ over all the ~2.7M × 426 samples of UCF101
    (2000 sequential rounds of ~9 candidate distance passes: hours on 2
    cores) and a full pass per iteration; the mini-batch version runs
-   k-means++ on 6,000 samples and then batches of 4096
+   k-means++ on 6,000 samples and then 5 passes in batches of 4096
    (``benchmarks/bench_llc.py`` measures both).
 3. `save_codebook` / `load_codebook`: the codebook as a ``.npy`` [M, D],
    written atomically, read without pickle.
@@ -48,6 +48,7 @@ PER_VIDEO = 200          # §IV.B
 NEAREST_BASES = 5        # §IV.B
 BETA = 1e-4              # LLC_coding_appr.m's default
 KMEANS_BATCH = 4096
+KMEANS_PASSES = 5
 # Rows of descriptors coded at once: bounds the [rows, M] distance block.
 _CHUNK_ELEMENTS = 1 << 23
 
@@ -102,16 +103,19 @@ def sample_for_codebook(
 def codebook_kmeans(size: int = CODEBOOK_SIZE, seed: int = 0):
     """The unfitted k-means estimator of `train_codebook`.
 
-    scikit-learn's ``MiniBatchKMeans``: batches of 4096, one k-means++
-    initialisation on 3 × ``size`` random samples (scikit-learn's minimum;
-    at 2000 centres a fixed cost of about half a minute on 2 cores, and
-    k-means++ is most of the fit), stopped after 10 batches without
-    improvement of the smoothed inertia (scikit-learn's default); seeded.
+    scikit-learn's ``MiniBatchKMeans``: one k-means++ initialisation on
+    3 × ``size`` random samples (scikit-learn's minimum; at 2000 centres a
+    fixed cost of about a minute on 2 cores), then ``KMEANS_PASSES`` passes
+    over the samples in batches of 4096. scikit-learn's early stop (10
+    batches without improvement of the smoothed inertia) is off: with 2000
+    centres it stopped after 16 batches, a third of a pass over 200,000
+    samples (benchmarks/RESULTS.md, bench_llc). Seeded.
     """
     # Imported here: coding (llc_encode) does not need scikit-learn.
     from sklearn.cluster import MiniBatchKMeans
     return MiniBatchKMeans(n_clusters=size, batch_size=KMEANS_BATCH, n_init=1,
-                           init_size=3 * size, random_state=seed,
+                           init_size=3 * size, max_iter=KMEANS_PASSES,
+                           max_no_improvement=None, random_state=seed,
                            compute_labels=False)
 
 
