@@ -47,8 +47,8 @@ Sweeps (``--sweep``; DIVAFN only, each setting × ratio × repeat):
 (512, 1024, 2048, 4096).
 
 Outputs in ``--output_dir``: ``results.csv`` (one row per method or setting ×
-ratio × repeat, appended as each finishes; a re-run skips the rows already
-there), ``table.md`` (mean ± std in %, the paper's layout: ratios down,
+ratio × repeat, replaced whole (atomically) after each row, so a killed
+run leaves whole rows; a re-run skips the rows already there), ``table.md`` (mean ± std in %, the paper's layout: ratios down,
 methods across) or ``table_<sweep>.md``, a figure beside it (``plots.py``;
 on one of the paper's pairs with the paper's numbers of ``paper.py``):
 ``accuracy.png`` (accuracy against ratio, one line per method, std as error
