@@ -105,7 +105,7 @@ def codebook_kmeans(size: int = CODEBOOK_SIZE, seed: int = 0):
 
     scikit-learn's ``MiniBatchKMeans``: one k-means++ initialisation on
     3 × ``size`` random samples (scikit-learn's minimum; at 2000 centres a
-    fixed cost of about a minute on 2 cores), then ``KMEANS_PASSES`` passes
+    fixed 14 s on a quiet 2-core machine), then ``KMEANS_PASSES`` passes
     over the samples in batches of 4096. scikit-learn's early stop (10
     batches without improvement of the smoothed inertia) is off: with 2000
     centres it stopped after 16 batches, a third of a pass over 200,000
