@@ -34,9 +34,10 @@ exact one, whichever phase got there. The phases (issue 13: at B→U size,
    on the minimum. Used when the Gram matrix fits `GRAM_MAX_BYTES` and a
    step's factorisations cost at most `NEWTON_COST_RATIO` L-BFGS iterations
    (`_newton_pays`); otherwise, or if `NEWTON_MAX_STEPS` steps do not reach
-   ``tol``, L-BFGS goes on to ``tol`` (3.) with float64 gradients (the
-   steps' outputs stay float32 products, refreshed in float64 every
-   `OUTPUT_REFRESH` iterations and before stopping).
+   ``tol``, L-BFGS goes on to ``tol`` (3.), still with float32 products,
+   the gradient updated by the change of the residuals and everything
+   recomputed in float64 every `OUTPUT_REFRESH` iterations and before
+   stopping.
 
 P is the number of classes, or 1 for binary labels (positive =
 ``classes_[1]``, as LinearSVC does), so that ``decision_function`` is 1-D and
@@ -56,8 +57,9 @@ from absl import logging
 # docs/results.md: 1e-4 after ~100 of the ~700 L-BFGS iterations).
 NEWTON_START = 1e-5
 NEWTON_MAX_STEPS = 60
-# Phase 3 recomputes the outputs X̃W̃ in float64 this often (its steps'
-# outputs are float32 products, whose rounding would otherwise add up).
+# Phase 3 recomputes the outputs X̃W̃ and the gradient with float64 products
+# this often (in between they are updated by float32 products, whose
+# rounding would otherwise add up).
 OUTPUT_REFRESH = 20
 # The line search stops where |φ'(t)| ≤ LINE_SEARCH_TOL · |φ'(0)|.
 LINE_SEARCH_TOL = 1e-9
@@ -277,16 +279,18 @@ class SquaredHingeOvR(sklearn.base.BaseEstimator,
 
         One L-BFGS per class (its own curvature pairs, as the problems are
         independent), run side by side, with the exact line search of
-        `_line_search`: per iteration the products Z S (the step's outputs)
-        and Zᵀ R (the gradient), restricted to the classes not yet
-        converged; the rest in float64. Z S is always a float32 product: it
-        only moves the line search and the outputs, and with ``precise``
-        the outputs are recomputed in float64 every `OUTPUT_REFRESH`
-        iterations and before the tolerance is declared reached. Zᵀ R is
-        float32 in phase 1 (1.6-3× faster at B→U size; its rounding, ~1e-7
-        of the gradient, is far below phase 1's stopping point) and float64
-        with ``precise`` (the last phase, to the absolute ``tol``). In the
-        variables U = P⁻¹W̃: ½‖W̃‖² = ½‖D U‖², X̃W̃ = Z U.
+        `_line_search`: per iteration two float32 products (1.6-3× faster
+        than float64 at B→U size), restricted to the classes not yet
+        converged, the rest in float64: Z S, the step's outputs, and Zᵀ R
+        for the gradient, R the residuals Y ⊙ max(0, 1 − Y ⊙ ZU). In phase
+        1 the gradient is computed from R (its float32 rounding, ~1e-7 of
+        the gradient, is far below phase 1's stopping point). With
+        ``precise`` (the last phase, to the absolute ``tol``) it is updated
+        by the change Zᵀ ΔR, whose rounding is relative to that small
+        change, and outputs, residuals and gradient are recomputed with
+        float64 products every `OUTPUT_REFRESH` iterations and before the
+        tolerance is declared reached. In the variables U = P⁻¹W̃:
+        ½‖W̃‖² = ½‖D U‖², X̃W̃ = Z U.
         """
         z, p, d = problem.preconditioned(np.float64 if precise else np.float32)
         z32 = z.astype(np.float32) if precise else z
@@ -295,17 +299,19 @@ class SquaredHingeOvR(sklearn.base.BaseEstimator,
         def forward(m):
             return (z32 @ m.astype(np.float32)).astype(np.float64)
 
-        def backward(r):
-            return (z.T @ r.astype(z.dtype)).astype(np.float64)
+        def backward(r, matrix):
+            return (matrix.T @ r.astype(matrix.dtype)).astype(np.float64)
 
         def exact_state(u):
+            """(outputs, residuals, gradient) from u, products in z's dtype."""
             outputs = z @ u.astype(z.dtype) if precise else forward(u)
-            return outputs, metric * u - two_c * backward(
-                np.maximum(0.0, 1.0 - y_sign * outputs) * y_sign)
+            residuals = np.maximum(0.0, 1.0 - y_sign * outputs) * y_sign
+            return outputs, residuals, metric * u - two_c * backward(
+                residuals, z)
 
         metric = (d * d)[:, None]                   # ‖D u‖² = Σ d² u²
         u = (p.T @ w0) / metric                     # P⁻¹ = D⁻¹Qᵀ = D⁻² Pᵀ
-        outputs, grad = exact_state(u)
+        outputs, residuals, grad = exact_state(u)
         pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         message = "gradient tolerance reached"
         since_refresh = 0
@@ -313,7 +319,7 @@ class SquaredHingeOvR(sklearn.base.BaseEstimator,
             live = np.flatnonzero(np.linalg.norm(grad / d[:, None], axis=0)
                                   > tol)
             if live.size == 0 and precise and since_refresh:
-                outputs, grad = exact_state(u)
+                outputs, residuals, grad = exact_state(u)
                 since_refresh = 0
                 continue
             if live.size == 0:
@@ -337,9 +343,15 @@ class SquaredHingeOvR(sklearn.base.BaseEstimator,
             step *= t
             u[:, live] += step
             outputs[:, live] += t * step_outputs
-            new_grad = metric * u[:, live] - two_c * backward(
-                np.maximum(0.0, 1.0 - y_sign[:, live] * outputs[:, live])
-                * y_sign[:, live])
+            new_residuals = (np.maximum(0.0, 1.0 - y_sign[:, live]
+                                        * outputs[:, live]) * y_sign[:, live])
+            if precise:     # The change, small near the minimum, in float32.
+                new_grad = grad[:, live] + metric * step - two_c * backward(
+                    new_residuals - residuals[:, live], z32)
+            else:
+                new_grad = metric * u[:, live] - two_c * backward(
+                    new_residuals, z32)
+            residuals[:, live] = new_residuals
             s_pair = np.zeros_like(u)
             g_pair = np.zeros_like(u)
             s_pair[:, live] = step
@@ -351,7 +363,7 @@ class SquaredHingeOvR(sklearn.base.BaseEstimator,
             pairs = (pairs + [(s_pair, g_pair, rho)])[-self.memory:]
             since_refresh += 1
             if precise and since_refresh == OUTPUT_REFRESH:
-                outputs, grad = exact_state(u)
+                outputs, residuals, grad = exact_state(u)
                 since_refresh = 0
         return p @ u, message
 
