@@ -164,20 +164,61 @@ def manual_layout(instructions: str, pair: str | None) -> list[str]:
     return entries
 
 
-def prepare(builder: tfds.core.DatasetBuilder,
-            manual_dir: str | None) -> None:
+def prepare(builder: tfds.core.DatasetBuilder, manual_dir: str | None,
+            overwrite: bool = False) -> None:
     """Builds the dataset unless prepared (a real config from
-    ``manual_dir``); a folder it cannot write is a UserInputError."""
-    if builder.builder_config.synthetic is None and not builder.is_prepared():
+    ``manual_dir``), or again if ``overwrite`` (reusing what the first build
+    downloaded or extracted); a folder it cannot write is a UserInputError."""
+    if builder.builder_config.synthetic is None and (
+            overwrite or not builder.is_prepared()):
         _check_manual_dir(builder, manual_dir)
+    mode = (tfds.download.GenerateMode.REUSE_CACHE_IF_EXISTS if overwrite
+            else tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS)
     try:
         builder.download_and_prepare(
-            download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+            download_config=tfds.download.DownloadConfig(
+                manual_dir=manual_dir, download_mode=mode))
     except OSError as e:
         raise UserInputError(
             f"{builder.name}/{builder.builder_config.name}: cannot write the "
             f"dataset under --data_dir={builder.data_dir_root} "
             f"({e.strerror or e}: {e.filename or ''})") from None
+
+
+def _damaged(builder: tfds.core.DatasetBuilder, dataset: str, split: str,
+             error: tf.errors.OpError, num_keyframes: int,
+             manual_dir: str | None) -> UserInputError:
+    """The error of a prepared dataset whose ``split`` does not read: it names
+    the damaged shard (``_damaged_shard``) and the command that rebuilds the
+    dataset."""
+    shard = _damaged_shard(builder, split)
+    where = (f"the shard {shard}" if shard
+             else f"the prepared dataset in {builder.data_dir}")
+    command = (f"python -m tfds_builders.divafn.build --dataset={dataset} "
+               f"--data_dir={builder.data_dir_root} --overwrite")
+    if num_keyframes:
+        command += f" --num_keyframes={num_keyframes}"
+    if builder.builder_config.synthetic is None:
+        command += (f" --manual_dir={manual_dir or '<the manual dir>'} and the "
+                    f"--word_vectors, --phrases or --class_vectors it was "
+                    f"built with")
+    return UserInputError(f"{dataset}: {where} is damaged ({_reason(error)}); "
+                          f"rebuild the dataset with {command}")
+
+
+def _damaged_shard(builder: tfds.core.DatasetBuilder, split: str) -> str | None:
+    """The first TFRecord file of ``split`` that does not read whole (each
+    record's length and checksum are checked), or None if all do.
+
+    Called only once reading the split failed: it reads the split again.
+    """
+    for path in builder.info.splits[split].filepaths:
+        try:
+            for _ in tf.data.TFRecordDataset(os.fspath(path)).batch(256):
+                pass
+        except tf.errors.OpError:
+            return os.fspath(path)
+    return None
 
 
 def load_pool(dataset: str, data_dir: str | None, manual_dir: str | None = None,
@@ -201,10 +242,8 @@ def load_pool(dataset: str, data_dir: str | None, manual_dir: str | None = None,
                 (ex["label"] for ex in labels_ds.as_numpy_iterator()),
                 np.int64)
         except tf.errors.OpError as e:
-            raise UserInputError(
-                f"{dataset}: the prepared dataset in {builder.data_dir} is "
-                f"damaged ({_reason(e)}); delete that folder to build it "
-                f"again") from None
+            raise _damaged(builder, dataset, split, e, num_keyframes,
+                           manual_dir) from None
     if POOL_SPLIT not in split_labels and not {TRAIN_SPLIT, TEST_SPLIT} <= set(
             split_labels):
         raise UserInputError(f"{dataset}: expected a {POOL_SPLIT!r} split or "

@@ -22,6 +22,7 @@ string [C]: the name of each column of ``scores``.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf
@@ -93,15 +94,45 @@ class VideoRecognizer(tf.Module):
 def export_saved_model(model: Divafn, svm_pipeline: Pipeline, class_names: list[str],
                        image_size: int, video_feature_dim: int,
                        export_dir: str) -> str:
-    """Writes the SavedModel to ``export_dir`` (atomically: temp dir, rename)."""
+    """Writes the SavedModel to ``export_dir``, atomically (`replace_dir`)."""
     module = VideoRecognizer(model, svm_pipeline, class_names, image_size,
                              video_feature_dim)
-    tmp_dir = export_dir.rstrip("/") + ".tmp"
-    if tf.io.gfile.exists(tmp_dir):
-        tf.io.gfile.rmtree(tmp_dir)
-    tf.saved_model.save(module, tmp_dir, signatures={
-        SIGNATURE: module.serve, CLASS_NAMES_SIGNATURE: module.names})
-    if tf.io.gfile.exists(export_dir):
-        tf.io.gfile.rmtree(export_dir)
-    tf.io.gfile.rename(tmp_dir, export_dir)
+    replace_dir(export_dir, lambda folder: tf.saved_model.save(
+        module, folder, signatures={SIGNATURE: module.serve,
+                                    CLASS_NAMES_SIGNATURE: module.names}))
     return os.fspath(export_dir)
+
+
+def replace_dir(target: str, write: Callable[[str], None]) -> None:
+    """Replaces the folder ``target`` by what ``write(folder)`` writes.
+
+    ``write`` fills the sibling ``<target>.tmp``; only once it is complete is
+    the previous ``target`` renamed to ``<target>.old``, the new one renamed
+    to ``target`` and the old one removed. A failure at any step leaves the
+    previous ``target`` as it was (put back if it was moved) and removes the
+    temporary folder. A run killed between the two renames leaves
+    ``<target>.old``, which the next call puts back first.
+    """
+    target = target.rstrip("/")
+    new, old = f"{target}.tmp", f"{target}.old"
+    if tf.io.gfile.exists(old) and not tf.io.gfile.exists(target):
+        tf.io.gfile.rename(old, target)
+    for leftover in (new, old):
+        if tf.io.gfile.exists(leftover):
+            tf.io.gfile.rmtree(leftover)
+    try:
+        write(new)
+        had_target = tf.io.gfile.exists(target)
+        if had_target:
+            tf.io.gfile.rename(target, old)
+        try:
+            tf.io.gfile.rename(new, target)
+        except BaseException:
+            if had_target:
+                tf.io.gfile.rename(old, target)
+            raise
+    finally:
+        if tf.io.gfile.exists(new):
+            tf.io.gfile.rmtree(new)
+    if had_target:
+        tf.io.gfile.rmtree(old)

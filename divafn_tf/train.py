@@ -5,6 +5,7 @@ other entry points (tests, experiments) can run the same job without absl.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -345,11 +346,37 @@ def check_output_dir(flag: str, folder: str) -> None:
                              "can write to")
 
 
+def write_results(path: str, results: dict) -> None:
+    """Writes ``results`` as JSON to ``path`` atomically: to a temporary
+    sibling, then renamed over it, so a failure leaves the previous file."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "w") as f:
+            json.dump(results, f, indent=2)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
 def run(config: RunConfig,
         strategy: tf.distribute.Strategy | None = None) -> dict:
-    """Trains, evaluates and exports; returns what results.json holds."""
-    started = time.perf_counter()
+    """Trains, evaluates and exports; returns what results.json holds.
+
+    One run at a time uses ``--model_dir``: the chief holds its lock
+    (``checkpointing.model_dir_lock``) from the start to the end.
+    """
     check_output_dir("--model_dir", config.model_dir)
+    with (checkpointing.model_dir_lock(config.model_dir)
+          if distribute.is_chief() else contextlib.nullcontext()):
+        return _run(config, strategy)
+
+
+def _run(config: RunConfig, strategy: tf.distribute.Strategy | None) -> dict:
+    """`run` once it holds ``--model_dir``."""
+    started = time.perf_counter()
     strategy = strategy or distribute.make_strategy(config.strategy)
     chief = distribute.is_chief()
     pool, class_vectors = load_dataset(config)
@@ -392,6 +419,5 @@ def run(config: RunConfig,
                 model, svm, pool.class_names, config.image_size,
                 experiment.video_dim, os.path.join(config.model_dir, "export"))
             results["export_dir"] = export_dir
-        with open(os.path.join(config.model_dir, "results.json"), "w") as f:
-            json.dump(results, f, indent=2)
+        write_results(os.path.join(config.model_dir, "results.json"), results)
     return results

@@ -8,8 +8,9 @@ example on a machine with the raw files, before copying ``--data_dir`` to the
 GPU machines). The same flags as ``divafn_tf.main`` select the dataset;
 ``--word_vectors``, ``--phrases`` and ``--class_vectors`` choose its class
 vectors (e.g. B→U with GloVe: ``--word_vectors=glove.6B.300d.txt
---phrases=ucf101``). A problem with the input files is one line on stderr,
-``error: ...``, and exit status 1.
+--phrases=ucf101``); ``--overwrite`` builds a prepared dataset again (the
+command a damaged shard's error names). A problem with the input files is
+one line on stderr, ``error: ...``, and exit status 1.
 """
 from __future__ import annotations
 
@@ -45,6 +46,10 @@ flags.DEFINE_string("phrases", None,
 flags.DEFINE_string("class_vectors", None,
                     "Precomputed class vectors (JSON {class: [numbers]}, .npy, "
                     "CSV or text rows), used instead of word vectors.")
+flags.DEFINE_bool("overwrite", False,
+                  "Build the dataset again even if it is prepared (e.g. after "
+                  "a shard was damaged), reusing what the first build "
+                  "downloaded or extracted.")
 flags.mark_flag_as_required("dataset")
 FLAGS = flags.FLAGS
 
@@ -61,7 +66,7 @@ def _builder() -> tfds.core.DatasetBuilder:
 def main(argv: list[str]) -> None:
     command.start(argv, progress_bars=True)   # a build shows its bars
     with errors.exit_on_user_error():
-        data.prepare(_builder(), FLAGS.manual_dir)
+        data.prepare(_builder(), FLAGS.manual_dir, FLAGS.overwrite)
         pool = data.load_pool(FLAGS.dataset, FLAGS.data_dir, FLAGS.manual_dir,
                               FLAGS.num_keyframes, FLAGS.oov)
     info = pool.builder.info
