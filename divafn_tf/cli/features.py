@@ -224,8 +224,9 @@ def main(argv: list[str]) -> None:
     rate = report.written / max(report.seconds, 1e-9)
     print(f"{output_dir}: {report.written} written, {report.skipped} already "
           f"there, {len(report.failed)} failed, in {report.seconds:.1f} s "
-          f"({rate:.2f} videos/s; decoding {100 * report.prepare_seconds / max(busy, 1e-9):.0f} % "
-          "of the work)")
+          f"({rate:.2f} videos/s; reading and decoding the inputs "
+          f"{100 * report.prepare_seconds / max(busy, 1e-9):.0f} % of the "
+          "work)")
     for video_id, reason in report.failed:
         print(f"  failed: {video_id}: {reason}")
     if report.failed:
