@@ -270,17 +270,7 @@ def _print_table():
         print("\n".join(c.row() for c in _TABLE))
 
 
-# llc.load_codebook (being written) calls np.load itself: a damaged header
-# raises OverflowError or tokenize.TokenError; video_features.read_npy is
-# the fix. Strict: this fails once it is fixed, to drop the mark.
-_LLC_PENDING = pytest.mark.xfail(
-    strict=True, reason="llc.load_codebook: np.load's OverflowError/TokenError "
-    "on a damaged .npy header (use video_features.read_npy)")
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=_LLC_PENDING) if name == "llc_codebook" else name
-    for name in READERS])
+@pytest.mark.parametrize("name", list(READERS))
 def test_every_mutation_loads_or_is_refused_naming_the_file(name, tmp_path):
     counts = run(name, tmp_path)
     _TABLE.append(counts)

@@ -354,6 +354,8 @@ def test_the_manual_dir_layout_is_one_line_per_pair():
         "UCF-101/<Class>/v_<Class>_gXX_cYY.avi (UCF101)",
         "Stanford40/JPEGImages/<action>_<nnn>.jpg (Stanford40)",
         "features/<ucf101|hmdb51>_<c3d|idt>/<video id>.npy (float [4096 | 2000])",
+        "features/<ucf101|hmdb51>_frames_efficientnet_lite0/<video id>.npy "
+        "(float [1280])",
         "GoogleNews-vectors-negative300.bin (or .bin.gz) (word2vec)"]
     b2u = data.manual_layout(builder.MANUAL_DOWNLOAD_INSTRUCTIONS, "b2u")
     assert "ucfTrainTestlist/classInd.txt, trainlist0N.txt, testlist0N.txt" in b2u
@@ -488,9 +490,11 @@ def test_build_errors_are_one_sentence(tmp_path, case, word2vec_bytes):
         args.append("--dataset=divafn/s2u")
         expected = ("--dataset=divafn/s2u: expected divafn/<config>, the "
                     "config one of synthetic, synthetic_val, synthetic_tiny, "
-                    "s2u_c3d, s2u_idt, a2u_c3d, a2u_idt, e2h_c3d, e2h_idt, "
-                    "b2u_split1_c3d, b2u_split1_idt, b2u_split2_c3d, "
-                    "b2u_split2_idt, b2u_split3_c3d, b2u_split3_idt")
+                    "s2u_c3d, s2u_idt, s2u_frames, a2u_c3d, a2u_idt, "
+                    "a2u_frames, e2h_c3d, e2h_idt, e2h_frames, b2u_split1_c3d, "
+                    "b2u_split1_idt, b2u_split1_frames, b2u_split2_c3d, "
+                    "b2u_split2_idt, b2u_split2_frames, b2u_split3_c3d, "
+                    "b2u_split3_idt, b2u_split3_frames")
     else:
         path = _write(tmp_path / "vectors.bin", word2vec_bytes[:40])
         args += ["--dataset=divafn/s2u_idt", f"--word_vectors={path}"]

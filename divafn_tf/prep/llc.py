@@ -41,7 +41,7 @@ import numpy as np
 from absl import logging
 
 from divafn_tf.errors import UserInputError
-from divafn_tf.prep.video_features import npy_read_error
+from divafn_tf.prep.video_features import read_npy
 
 CODEBOOK_SIZE = 2000     # §IV.B
 PER_VIDEO = 200          # §IV.B
@@ -202,11 +202,10 @@ def load_codebook(path: str | Path, dim: int | None = None) -> np.ndarray:
     if not path.is_file():
         raise UserInputError(f"{path}: no such codebook file; {expected}")
     try:
-        with path.open("rb") as f:
-            array = np.load(f, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as e:
+        array = read_npy(path)
+    except (OSError, ValueError) as e:
         raise UserInputError(f"{path}: cannot read a .npy array without "
-                             f"pickle ({npy_read_error(e)}); {expected}") from e
+                             f"pickle ({e}); {expected}") from e
     if not isinstance(array, np.ndarray):
         raise UserInputError(f"{path}: not a single .npy array; {expected}")
     return _check_codebook(array, dim, str(path))
