@@ -91,7 +91,8 @@ def beta_lambda_plot(rows: list[dict], path: str, title: str,
                      best: tuple[float, float] | None = None) -> str:
     """Writes Fig. 5's grid (β down, λ across) as heat maps, one per ratio.
 
-    Each cell holds the mean ± std (%) over the repeats; ``best`` (β, λ),
+    Each cell holds the mean ± std (%) over the repeats (the mean alone
+    for one repeat); ``best`` (β, λ),
     the paper's best cell (Fig. 5), is outlined.
     """
     stats = _stats(rows, lambda r: (float(r["ratio"]), float(r["beta"]),
@@ -109,9 +110,10 @@ def beta_lambda_plot(rows: list[dict], path: str, title: str,
         for i, beta in enumerate(betas):
             for j, lam in enumerate(lams):
                 if (ratio, beta, lam) in stats:
-                    mean, std, _ = stats[ratio, beta, lam]
+                    mean, std, count = stats[ratio, beta, lam]
                     grid[i, j] = mean
-                    axes.text(j, i, f"{mean:.1f}\n±{std:.1f}", ha="center",
+                    spread = f"\n±{std:.1f}" if count > 1 else ""
+                    axes.text(j, i, f"{mean:.1f}{spread}", ha="center",
                               va="center", fontsize=7)
         image = axes.imshow(grid, cmap="viridis", vmin=means.min(),
                             vmax=means.max(), alpha=0.85)
