@@ -185,6 +185,7 @@ def test_inputs_in_matches_long_extensions_and_refuses_duplicates(tmp_path):
         runner.inputs_in(tmp_path, (".avi",))
 
 
+@pytest.mark.heavy  # an image backbone
 def test_frames_efficientnet_lite0_is_the_mean_of_its_frames(tmp_path):
     inputs = _videos(tmp_path / "videos", 2)
     kind = kinds.FrameFeatures("efficientnet_lite0", num_frames=3)
