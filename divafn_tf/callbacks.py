@@ -24,7 +24,7 @@ from absl import logging
 
 from divafn_tf import data, evaluation, plots
 from divafn_tf.errors import UserInputError
-from divafn_tf.model import Divafn, solve_w
+from divafn_tf.model import solve_w
 
 
 class AutoencoderWeightsUpdate(keras.callbacks.Callback):
@@ -193,15 +193,15 @@ class PeriodicEvaluation(keras.callbacks.Callback):
             return
         train = evaluation.embed_videos(self.model, self.train_videos)
         test = evaluation.embed_videos(self.model, self.test_videos)
-        svm, accuracy = evaluation.divafn_svm(self.model, train, test,
-                                              self.svm_c, self.seed)
-        logging.info("epoch %d: DIVAFN test accuracy %.4f", epoch + 1, accuracy)
+        fused_svm = evaluation.divafn_svm(self.model, train, test,
+                                          self.svm_c, self.seed)
+        logging.info("epoch %d: DIVAFN test accuracy %.4f", epoch + 1,
+                     fused_svm.accuracy)
         if logs is not None:
-            logs["test_accuracy"] = accuracy
+            logs["test_accuracy"] = fused_svm.accuracy
         if self.log_dir is not None and self.class_names is not None:
-            predictions = svm.predict(evaluation.fused(self.model, test))
             write_confusion_matrix(self.log_dir, epoch, test.labels,
-                                   predictions, self.class_names,
+                                   fused_svm.predictions, self.class_names,
                                    f"epoch {epoch + 1}")
 
 
@@ -305,18 +305,17 @@ def write_projector(folder: str, test: evaluation.VideoSet,
     return os.path.join(folder, "projector_config.pbtxt")
 
 
-def write_final_summaries(log_dir: str, step: int, model: Divafn,
-                          svm: "sklearn.pipeline.Pipeline",
+def write_final_summaries(log_dir: str, step: int,
+                          fused_svm: evaluation.FusedSvm,
                           test: evaluation.VideoSet,
                           class_names: Sequence[str]) -> None:
     """After training: the final confusion matrix (``evaluation/``, at
     ``step``) and the projector (``projector/``) of the test videos."""
-    fused = evaluation.fused(model, test)
-    predictions = svm.predict(fused)
     write_confusion_matrix(os.path.join(log_dir, "evaluation"), step,
-                           test.labels, predictions, class_names, "final")
-    write_projector(os.path.join(log_dir, "projector"), test, fused,
-                    predictions, class_names)
+                           test.labels, fused_svm.predictions, class_names,
+                           "final")
+    write_projector(os.path.join(log_dir, "projector"), test,
+                    fused_svm.test_fused, fused_svm.predictions, class_names)
 
 
 class TrainingExtras(keras.callbacks.Callback):

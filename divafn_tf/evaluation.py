@@ -50,12 +50,27 @@ def fused(model: Divafn, videos: VideoSet) -> np.ndarray:
                                      model.w_e.numpy(), h, g)
 
 
+@dataclasses.dataclass(frozen=True)
+class FusedSvm:
+    """The SVM on eq. (25) features and what it did on the test videos: their
+    fused features b, its predictions and its accuracy."""
+    svm: object                 # the sklearn pipeline of classifier
+    test_fused: np.ndarray
+    predictions: np.ndarray
+    accuracy: float
+
+
 def divafn_svm(model: Divafn, train: VideoSet, test: VideoSet, svm_c: float,
-               seed: int):
-    """Trains the SVM on the fused features; returns (pipeline, test accuracy)."""
+               seed: int) -> FusedSvm:
+    """Trains the SVM on the fused features and scores the test videos (their
+    b computed once, for the accuracy, the confusion matrix and the
+    projector)."""
     svm = classifier.train_linear_svm(fused(model, train), train.labels,
                                       c=svm_c, seed=seed)
-    return svm, classifier.svm_accuracy(svm, fused(model, test), test.labels)
+    test_fused = fused(model, test)
+    predictions = svm.predict(test_fused)
+    return FusedSvm(svm, test_fused, predictions,
+                    float(np.mean(predictions == test.labels)))
 
 
 def concatenation_svm(train_parts: tuple[np.ndarray, ...], train_labels: np.ndarray,

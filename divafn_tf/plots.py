@@ -41,6 +41,15 @@ def _stats(rows: Sequence[dict], key: Callable[[dict], object]) -> Stats:
             for k, v in values.items()}
 
 
+def _finish_line_plot(figure: plt.Figure, axes, title: str, path: str) -> str:
+    """Title, grid and legend of a line plot; writes it (`_save`)."""
+    axes.set_title(title)
+    axes.grid(alpha=0.3)
+    axes.legend(loc="lower right", fontsize="small")
+    figure.tight_layout()
+    return _save(figure, path)
+
+
 def _save(figure: plt.Figure, path: str) -> str:
     """Writes ``figure`` to ``path`` (PNG) atomically; closes it."""
     tmp = f"{path}.tmp.png"
@@ -80,11 +89,7 @@ def accuracy_plot(rows: list[dict], methods: Sequence[str], path: str,
                       label=f"{method}, paper ({table})")
     axes.set_xlabel("training videos per class (%)")
     axes.set_ylabel("test accuracy (%)")
-    axes.set_title(title)
-    axes.grid(alpha=0.3)
-    axes.legend(loc="lower right", fontsize="small")
-    figure.tight_layout()
-    return _save(figure, path)
+    return _finish_line_plot(figure, axes, title, path)
 
 
 def beta_lambda_plot(rows: list[dict], path: str, title: str,
@@ -159,11 +164,7 @@ def d_plot(rows: list[dict], path: str, title: str,
     axes.minorticks_off()
     axes.set_xlabel("d (dimension of the shared space)")
     axes.set_ylabel("test accuracy (%)")
-    axes.set_title(title)
-    axes.grid(alpha=0.3)
-    axes.legend(loc="lower right", fontsize="small")
-    figure.tight_layout()
-    return _save(figure, path)
+    return _finish_line_plot(figure, axes, title, path)
 
 
 def abc_plot(rows: list[dict], path: str, title: str,

@@ -388,8 +388,8 @@ def _run(config: RunConfig, strategy: tf.distribute.Strategy | None) -> dict:
                  "and KVC")
     train = evaluation.embed_videos(model, inputs.train_videos)
     test = evaluation.embed_videos(model, inputs.test_videos)
-    svm, divafn_accuracy = evaluation.divafn_svm(model, train, test,
-                                                 config.svm_c, config.seed)
+    fused_svm = evaluation.divafn_svm(model, train, test, config.svm_c,
+                                      config.seed)
     svm_accuracy = evaluation.video_only_svm(train, test, config.svm_c,
                                              config.seed)
     untrained = untrained_model(config, experiment)
@@ -400,7 +400,7 @@ def _run(config: RunConfig, strategy: tf.distribute.Strategy | None) -> dict:
         (kvc_train, train.raw_features), train.labels,
         (kvc_test, test.raw_features), test.labels, config.svm_c, config.seed)
     results = {
-        "accuracy": {"divafn": divafn_accuracy, "svm": svm_accuracy,
+        "accuracy": {"divafn": fused_svm.accuracy, "svm": svm_accuracy,
                      "kvc": kvc_accuracy},
         "likelihood": evaluation.likelihood_check(model),
         "num_train": len(experiment.train_set),
@@ -412,11 +412,11 @@ def _run(config: RunConfig, strategy: tf.distribute.Strategy | None) -> dict:
     if chief:
         os.makedirs(config.model_dir, exist_ok=True)
         callbacks.write_final_summaries(
-            os.path.join(config.model_dir, "logs"), config.epochs, model, svm,
-            test, pool.class_names)
+            os.path.join(config.model_dir, "logs"), config.epochs, fused_svm, test,
+            pool.class_names)
         if config.export:
             export_dir = export.export_saved_model(
-                model, svm, pool.class_names, config.image_size,
+                model, fused_svm.svm, pool.class_names, config.image_size,
                 experiment.video_dim, os.path.join(config.model_dir, "export"))
             results["export_dir"] = export_dir
         write_results(os.path.join(config.model_dir, "results.json"), results)

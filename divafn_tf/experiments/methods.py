@@ -187,7 +187,7 @@ def _divafn(config: RunConfig, experiment: train.Experiment,
             feats: SplitFeatures) -> float:
     model, train_set, test_set = _trained(config, experiment, feats)
     return evaluation.divafn_svm(model, train_set, test_set, config.svm_c,
-                                 config.seed)[1]
+                                 config.seed).accuracy
 
 
 def _divafn_no_images(config: RunConfig, experiment: train.Experiment,

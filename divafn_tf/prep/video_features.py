@@ -140,20 +140,31 @@ def load_video_feature(path: str | Path, dim: int) -> np.ndarray:
     return _checked(_load_npy(path, expected_feature(dim)), dim, str(path))
 
 
-def _index_ids(path: Path) -> list[str]:
-    """The video ids of ``features_index.txt``, one a line (blank lines and
-    CRLF ignored)."""
-    ids = []
-    for number, raw in enumerate(path.read_bytes().splitlines(), 1):
+def numbered_lines(path: str | Path, layout: str = "") -> list[tuple[int, str]]:
+    """(line number, stripped line) of the non-blank lines of a UTF-8 text
+    file (CRLF tolerated), the split lists' and feature indexes' reader.
+
+    Raises:
+      RawDataError: a line that is not UTF-8, named ``file:line`` with the
+        byte and its column; ``layout`` (e.g. " (a video id a line)")
+        follows "expected UTF-8 text" in the message.
+    """
+    lines = []
+    for number, raw in enumerate(Path(path).read_bytes().splitlines(), 1):
         try:
             line = raw.decode("utf-8").strip()
         except UnicodeDecodeError as e:
-            raise RawDataError(f"{path}:{number}: expected UTF-8 text (a video "
-                               f"id a line), got the byte {raw[e.start]:#04x} "
-                               f"at column {e.start + 1}") from None
+            raise RawDataError(f"{path}:{number}: expected UTF-8 text{layout}, "
+                               f"got the byte {raw[e.start]:#04x} at column "
+                               f"{e.start + 1}") from None
         if line:
-            ids.append(line)
-    return ids
+            lines.append((number, line))
+    return lines
+
+
+def _index_ids(path: Path) -> list[str]:
+    """The video ids of ``features_index.txt``, one a line."""
+    return [line for _, line in numbered_lines(path, " (a video id a line)")]
 
 
 class FeatureMatrix:

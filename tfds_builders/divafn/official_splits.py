@@ -19,7 +19,7 @@ import dataclasses
 import os
 
 from divafn_tf.prep import semantics
-from divafn_tf.prep.video_features import RawDataError
+from divafn_tf.prep.video_features import RawDataError, numbered_lines
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,19 +35,7 @@ def _lines(path: str) -> list[tuple[int, str]]:
     """(line number, stripped line) of the non-blank lines of a UTF-8 file."""
     if not os.path.isfile(path):
         raise RawDataError(f"{path}: split file not found")
-    with open(path, "rb") as f:
-        raw_lines = f.read().splitlines()
-    lines = []
-    for number, raw in enumerate(raw_lines, 1):
-        try:
-            line = raw.decode("utf-8").strip()
-        except UnicodeDecodeError as e:
-            raise RawDataError(f"{path}:{number}: expected UTF-8 text, got "
-                               f"the byte {raw[e.start]:#04x} at column "
-                               f"{e.start + 1}") from None
-        if line:
-            lines.append((number, line))
-    return lines
+    return numbered_lines(path)
 
 
 def _resolve(root: str, class_dir: str, file_name: str, source: str) -> str:
